@@ -1,0 +1,239 @@
+#include "checkpoint.h"
+
+#include "pickle.h"
+#include "zip.h"
+
+#include <set>
+#include <sstream>
+
+namespace vamp {
+
+// --- PyValue --------------------------------------------------------------------------------
+
+PyRef PyValue::get(const std::string& key) const {
+  if (kind != Kind::Dict) return nullptr;
+  PyRef found;
+  for (const auto& [k, v] : dict)  // last one wins, as in Python
+    if (k->kind == Kind::Str && k->s == key) found = v;
+  return found;
+}
+
+std::string PyValue::repr() const {
+  std::ostringstream o;
+  switch (kind) {
+    case Kind::None: o << "None"; break;
+    case Kind::Bool: o << (b ? "True" : "False"); break;
+    case Kind::Int: o << i; break;
+    case Kind::Float: o << f; break;
+    case Kind::Str: o << "'" << s << "'"; break;
+    case Kind::Bytes: o << "b<" << s.size() << " bytes>"; break;
+    case Kind::Tensor: o << "tensor" << tensor.sizes(); break;
+    case Kind::Global: o << "<global " << s << ">"; break;
+    case Kind::Opaque: o << "<" << s << " object>"; break;
+    case Kind::Tuple:
+    case Kind::List: {
+      o << (kind == Kind::List ? "[" : "(");
+      for (size_t n = 0; n < items.size(); ++n) o << (n ? ", " : "") << items[n]->repr();
+      o << (kind == Kind::List ? "]" : ")");
+      break;
+    }
+    case Kind::Dict: {
+      o << "{";
+      for (size_t n = 0; n < dict.size(); ++n) o << (n ? ", " : "") << dict[n].first->repr() << ": " << dict[n].second->repr();
+      o << "}";
+      break;
+    }
+  }
+  return o.str();
+}
+
+namespace {
+PyRef make(PyValue::Kind k) {
+  auto v = std::make_shared<PyValue>();
+  v->kind = k;
+  return v;
+}
+}  // namespace
+
+PyRef py_none() { return make(PyValue::Kind::None); }
+PyRef py_bool(bool v) { auto r = make(PyValue::Kind::Bool); r->b = v; return r; }
+PyRef py_int(int64_t v) { auto r = make(PyValue::Kind::Int); r->i = v; return r; }
+PyRef py_float(double v) { auto r = make(PyValue::Kind::Float); r->f = v; return r; }
+PyRef py_str(std::string v) { auto r = make(PyValue::Kind::Str); r->s = std::move(v); return r; }
+PyRef py_list(std::vector<PyRef> items) { auto r = make(PyValue::Kind::List); r->items = std::move(items); return r; }
+PyRef py_int_list(const std::vector<int64_t>& v) {
+  std::vector<PyRef> items;
+  for (auto x : v) items.push_back(py_int(x));
+  return py_list(std::move(items));
+}
+PyRef py_dict(std::vector<std::pair<std::string, PyRef>> items) {
+  auto r = make(PyValue::Kind::Dict);
+  for (auto& [k, v] : items) r->dict.emplace_back(py_str(k), std::move(v));
+  return r;
+}
+
+// --- Checkpoint -----------------------------------------------------------------------------
+
+void Checkpoint::fail(const std::string& what) const { throw CheckpointError(path + ": " + what); }
+
+void Checkpoint::build_index() const {
+  if (index_.size() == tensors.size()) return;
+  index_.clear();
+  for (size_t n = 0; n < tensors.size(); ++n) index_[tensors[n].first] = n;
+}
+
+bool Checkpoint::has(const std::string& key) const {
+  build_index();
+  return index_.count(key) > 0;
+}
+
+const at::Tensor& Checkpoint::at(const std::string& key) const {
+  build_index();
+  auto it = index_.find(key);
+  if (it == index_.end()) fail("missing key '" + key + "' in state_dict");
+  return tensors[it->second].second;
+}
+
+const at::Tensor& Checkpoint::at(const std::string& key, c10::IntArrayRef shape) const {
+  const at::Tensor& t = at(key);
+  if (t.sizes() != shape) {
+    std::ostringstream o;
+    o << "key '" << key << "' has shape " << t.sizes() << ", expected " << shape << " from the model kwargs";
+    fail(o.str());
+  }
+  return t;
+}
+
+std::vector<std::string> Checkpoint::keys_with_prefix(const std::string& prefix) const {
+  std::vector<std::string> out;
+  for (const auto& [k, t] : tensors)
+    if (k.compare(0, prefix.size(), prefix) == 0) out.push_back(k);
+  return out;
+}
+
+bool Checkpoint::has_kwarg(const std::string& name) const {
+  auto v = kwargs ? kwargs->get(name) : nullptr;
+  return v && v->kind != PyValue::Kind::None;
+}
+
+int64_t Checkpoint::kwarg_int(const std::string& name) const {
+  auto v = kwargs ? kwargs->get(name) : nullptr;
+  if (!v) fail("missing metadata.kwargs['" + name + "']");
+  if (v->kind == PyValue::Kind::Int) return v->i;
+  if (v->kind == PyValue::Kind::Bool) return v->b;
+  fail("metadata.kwargs['" + name + "'] is " + v->repr() + ", expected an integer");
+}
+
+int64_t Checkpoint::kwarg_int(const std::string& name, int64_t fallback) const {
+  return has_kwarg(name) ? kwarg_int(name) : fallback;
+}
+
+double Checkpoint::kwarg_float(const std::string& name, double fallback) const {
+  auto v = kwargs ? kwargs->get(name) : nullptr;
+  if (!v || v->kind == PyValue::Kind::None) return fallback;
+  if (v->kind == PyValue::Kind::Float) return v->f;
+  if (v->kind == PyValue::Kind::Int) return double(v->i);
+  fail("metadata.kwargs['" + name + "'] is " + v->repr() + ", expected a number");
+}
+
+std::vector<int64_t> Checkpoint::kwarg_int_list(const std::string& name) const {
+  auto v = kwargs ? kwargs->get(name) : nullptr;
+  if (!v) fail("missing metadata.kwargs['" + name + "']");
+  std::vector<int64_t> out;
+  if (v->kind == PyValue::Kind::List || v->kind == PyValue::Kind::Tuple)
+    for (const auto& x : v->items)
+      if (x->kind == PyValue::Kind::Int) out.push_back(x->i);
+      else fail("metadata.kwargs['" + name + "'] is " + v->repr() + ", expected a list of integers");
+  else
+    fail("metadata.kwargs['" + name + "'] is " + v->repr() + ", expected a list of integers");
+  return out;
+}
+
+// --- reading --------------------------------------------------------------------------------
+
+PyRef load_pickle_file(const std::string& path) {
+  zip::Reader zip(path);
+  const zip::Entry* pkl = nullptr;
+  for (const auto& e : zip.entries()) {
+    auto slash = e.name.find('/');
+    if (slash != std::string::npos && e.name.compare(slash, std::string::npos, "/data.pkl") == 0) pkl = &e;
+  }
+  if (!pkl) throw CheckpointError(path + ": no <prefix>/data.pkl record (not a torch.save zip file)");
+  const std::string prefix = pkl->name.substr(0, pkl->name.size() - std::string("data.pkl").size());
+
+  if (const auto* bo = zip.find(prefix + "byteorder"))
+    if (zip.read(*bo) != "little") throw CheckpointError(path + ": big-endian checkpoints are not supported");
+
+  std::set<std::string> verified{pkl->name};
+  auto load_storage = [&](const std::string& key, at::ScalarType dtype, int64_t numel) {
+    const std::string name = prefix + "data/" + key;
+    const zip::Entry* e = zip.find(name);
+    if (!e) throw CheckpointError(path + ": missing storage record '" + name + "'");
+    at::Tensor t = at::empty({numel}, at::TensorOptions().dtype(dtype));
+    if (e->size != uint64_t(numel) * t.element_size())
+      throw CheckpointError(path + ": storage record '" + name + "' has " + std::to_string(e->size) +
+                            " bytes, expected " + std::to_string(uint64_t(numel) * t.element_size()));
+    zip.read_into(*e, t.data_ptr());
+    verified.insert(name);
+    return t;
+  };
+  PyRef root = pickle::unpickle(zip.read(*pkl), load_storage, path);
+  for (const auto& e : zip.entries())  // records nobody referenced are still checked
+    if (!verified.count(e.name)) zip.read(e);
+  return root;
+}
+
+std::map<std::string, at::Tensor> load_tensor_dict(const std::string& path) {
+  PyRef root = load_pickle_file(path);
+  if (root->kind != PyValue::Kind::Dict) throw CheckpointError(path + ": top-level object is not a dict");
+  std::map<std::string, at::Tensor> out;
+  for (const auto& [k, v] : root->dict)
+    if (k->kind == PyValue::Kind::Str && v->kind == PyValue::Kind::Tensor) out[k->s] = v->tensor;
+  return out;
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  PyRef root = load_pickle_file(path);
+  Checkpoint ck;
+  ck.path = path;
+  if (root->kind != PyValue::Kind::Dict) ck.fail("top-level object is " + root->repr() + ", expected a dict");
+  PyRef sd = root->get("state_dict");
+  if (!sd) ck.fail("missing 'state_dict' (not a VampNet/LAC weights file)");
+  if (sd->kind != PyValue::Kind::Dict) ck.fail("'state_dict' is not a dict");
+  for (const auto& [k, v] : sd->dict) {
+    if (k->kind != PyValue::Kind::Str) ck.fail("state_dict key " + k->repr() + " is not a string");
+    if (v->kind != PyValue::Kind::Tensor) ck.fail("state_dict['" + k->s + "'] is " + v->repr() + ", not a tensor");
+    ck.add(k->s, v->tensor);
+  }
+  ck.metadata = root->get("metadata");
+  if (!ck.metadata) ck.fail("missing 'metadata'");
+  ck.kwargs = ck.metadata->get("kwargs");
+  if (!ck.kwargs || ck.kwargs->kind != PyValue::Kind::Dict) ck.fail("missing 'metadata.kwargs'");
+  return ck;
+}
+
+// --- writing --------------------------------------------------------------------------------
+
+void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
+  std::string stem = path;
+  if (auto slash = stem.rfind('/'); slash != std::string::npos) stem = stem.substr(slash + 1);
+  if (auto dot = stem.rfind('.'); dot != std::string::npos && dot > 0) stem = stem.substr(0, dot);
+  if (stem.empty()) stem = "archive";
+
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& [k, t] : ckpt.tensors) tensors.emplace_back(k, t.detach().to(at::kCPU).contiguous());
+  PyRef metadata = ckpt.metadata ? ckpt.metadata : py_dict({{"kwargs", ckpt.kwargs ? ckpt.kwargs : py_dict({})}});
+
+  zip::Writer w(path);
+  const std::string pkl = pickle::pickle_checkpoint(tensors, metadata);
+  w.add(stem + "/data.pkl", pkl.data(), pkl.size());
+  w.add(stem + "/byteorder", "little", 6);
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const at::Tensor& t = tensors[i].second;
+    w.add(stem + "/data/" + std::to_string(i), t.data_ptr(), size_t(t.numel()) * t.element_size());
+  }
+  w.add(stem + "/version", "3\n", 2);
+  w.finish();
+}
+
+}  // namespace vamp

@@ -1,0 +1,104 @@
+// checkpoint: torch.save zip files as the released VampNet/LAC .pth are laid out.
+//
+// The released files are {"state_dict": OrderedDict (with _metadata), "metadata": {"kwargs": ...,
+// "logs": ...}} pickled with protocol 2 inside a zip. libtorch's own pickle_load cannot read them,
+// so we run a small, tolerant pickle VM: unknown globals (defaultdict, functions in "logs") become
+// opaque values, storage locations such as "cuda:0" are ignored, tensors land on the CPU.
+// Every zip entry's CRC-32 is verified and every pickle string must be valid UTF-8, so a
+// flipped byte anywhere is an error that names the file, where torch.load would load it silently.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace vamp {
+
+// Every failure to read or interpret a checkpoint; what() names the file and the fault.
+class CheckpointError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A Python value as the unpickler saw it. Only what checkpoints use is represented; anything
+// else is an Opaque carrying its global's name, so BUILD/SETITEMS on it are harmless.
+struct PyValue;
+using PyRef = std::shared_ptr<PyValue>;
+
+struct PyValue {
+  enum class Kind { None, Bool, Int, Float, Str, Bytes, Tuple, List, Dict, Tensor, Global, Opaque };
+  Kind kind = Kind::None;
+  bool b = false;
+  int64_t i = 0;
+  double f = 0.0;
+  std::string s;                              // Str, Bytes; module.name for Global/Opaque
+  std::vector<PyRef> items;                   // Tuple, List
+  std::vector<std::pair<PyRef, PyRef>> dict;  // Dict, insertion order kept
+  at::Tensor tensor;
+
+  // Dict lookup by string key; nullptr when absent or when this is not a dict.
+  PyRef get(const std::string& key) const;
+  std::string repr() const;  // short, for error messages and `vamp-cli info`
+};
+
+// Value constructors, for building metadata to save.
+PyRef py_none();
+PyRef py_bool(bool v);
+PyRef py_int(int64_t v);
+PyRef py_float(double v);
+PyRef py_str(std::string v);
+PyRef py_list(std::vector<PyRef> items);
+PyRef py_int_list(const std::vector<int64_t>& v);
+PyRef py_dict(std::vector<std::pair<std::string, PyRef>> items);
+
+// A model checkpoint: an ordered state_dict plus the constructor kwargs.
+class Checkpoint {
+ public:
+  std::string path;                                            // for messages
+  std::vector<std::pair<std::string, at::Tensor>> tensors;  // file order
+  PyRef kwargs;                                                // dict, never null after load
+  PyRef metadata;                                              // the whole metadata dict
+
+  bool has(const std::string& key) const;
+  // The tensor under key; throws naming the file and key if absent.
+  const at::Tensor& at(const std::string& key) const;
+  // Same, and checks the shape; throws naming file, key, expected and actual shape.
+  const at::Tensor& at(const std::string& key, c10::IntArrayRef shape) const;
+  // Keys that start with prefix, in file order.
+  std::vector<std::string> keys_with_prefix(const std::string& prefix) const;
+
+  bool has_kwarg(const std::string& name) const;
+  int64_t kwarg_int(const std::string& name) const;  // throws if absent or not an int
+  int64_t kwarg_int(const std::string& name, int64_t fallback) const;
+  double kwarg_float(const std::string& name, double fallback) const;
+  std::vector<int64_t> kwarg_int_list(const std::string& name) const;
+
+  // Error helper: "<path>: <what>".
+  [[noreturn]] void fail(const std::string& what) const;
+
+  void add(std::string key, at::Tensor t) { tensors.emplace_back(std::move(key), std::move(t)); }
+
+ private:
+  mutable std::map<std::string, size_t> index_;
+  void build_index() const;
+};
+
+// Reads a released-layout checkpoint: requires "state_dict" and "metadata" (with "kwargs").
+Checkpoint load_checkpoint(const std::string& path);
+
+// Writes `ckpt` in the released layout (zip named after the file stem, protocol 2, OrderedDict
+// state_dict with a _metadata BUILD, {"kwargs": ...} metadata). torch.load reads it.
+void save_checkpoint(const std::string& path, const Checkpoint& ckpt);
+
+// Reads any torch.save'd pickle (e.g. dict[str, Tensor] golden files) as a PyValue tree.
+PyRef load_pickle_file(const std::string& path);
+
+// Convenience: a torch.save'd dict[str, Tensor] as a map.
+std::map<std::string, at::Tensor> load_tensor_dict(const std::string& path);
+
+}  // namespace vamp

@@ -1,0 +1,45 @@
+// Shared pieces of vamp-cli: argument parsing and the command table.
+#pragma once
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace vamp::cli {
+
+// "--name value" options and bare positionals; flags are options given without a value.
+class Args {
+ public:
+  Args(int argc, char** argv);  // argv[0] is the command name
+  bool has(const std::string& name) const { return opts_.count(name) > 0; }
+  std::string str(const std::string& name) const;  // required; throws Usage
+  std::string str(const std::string& name, const std::string& fallback) const;
+  long long integer(const std::string& name, long long fallback) const;
+  long long integer(const std::string& name) const;  // required
+  double number(const std::string& name, double fallback) const;
+  const std::vector<std::string>& positional() const { return pos_; }
+  // Throws Usage naming any option not in `known`.
+  void allow(const std::vector<std::string>& known) const;
+
+ private:
+  std::map<std::string, std::string> opts_;
+  std::vector<std::string> pos_;
+};
+
+// A usage mistake: vamp-cli prints it with the command's usage line and exits with 2.
+struct Usage : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Command {
+  const char* name;
+  const char* usage;
+  int (*run)(const Args& args);  // returns the exit code; errors are thrown
+};
+
+// Each tools/*.cpp file contributes its commands.
+std::vector<Command> codec_commands();
+std::vector<Command> model_commands();
+
+}  // namespace vamp::cli
