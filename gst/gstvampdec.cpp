@@ -1,0 +1,360 @@
+/* GStreamer VampNet codec decoder: audio/x-vamp-tokens -> audio */
+/**
+ * SECTION:element-vampdec
+ * @title: vampdec
+ * @see_also: vampenc, vampsample
+ *
+ * Decodes VampNet codec tokens into mono float audio at the codec's rate,
+ * hop-length samples per frame. The decoder is non-causal (each sample depends
+ * on about ±17 frames at the released codec's size), so frames are decoded
+ * with token context on both sides: the audio equals decoding the whole
+ * sequence at once, and window seams are inaudible. That context is reported
+ * as latency. Input buffers may hold any whole number of frames; a GAP buffer
+ * gives silence of its length (the frames before it are flushed first).
+ * Token streams whose `codec-id` differs from the loaded codec are refused.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 audiotestsrc num-buffers=100 ! audioconvert ! audioresample ! \
+ *     vampenc model=codec.pth ! vampdec model=codec.pth ! audioconvert ! wavenc ! filesink location=o.wav
+ * ]| A codec round trip of a test tone.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstvampdec.h"
+
+#include "gstvampelements.h"
+#include "vamp.h"
+#include "vamptokens.h"
+
+#include <deque>
+#include <memory>
+#include <vector>
+
+GST_DEBUG_CATEGORY_STATIC (gst_vamp_dec_debug);
+#define GST_CAT_DEFAULT gst_vamp_dec_debug
+
+#define DEFAULT_DEVICE "auto"
+#define DEFAULT_THREADS 0
+
+enum
+{
+  PROP_0,
+  PROP_MODEL,
+  PROP_DEVICE,
+  PROP_THREADS,
+};
+
+struct GstVampDecPrivate
+{
+  std::shared_ptr<vamp::CodecModel> model;
+  std::unique_ptr<vamp::StreamDecoder> stream;
+  VampTokensInfo tokens = { };
+  std::deque<guint64> pending;  /* frames of each input buffer not yet finished */
+  std::vector<uint16_t> scratch;
+  std::vector<float> audio;
+};
+
+struct _GstVampDec
+{
+  GstAudioDecoder parent;
+  gchar *model_path;
+  gchar *device;
+  gint threads;
+  GstVampDecPrivate *priv;
+};
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (VAMP_TOKENS_CAPS ("{ none, plane }")));
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS ("audio/x-raw, format = (string) F32LE, layout = (string) interleaved, "
+        "rate = (int) [ 1, MAX ], channels = (int) 1"));
+
+#define gst_vamp_dec_parent_class parent_class
+G_DEFINE_TYPE (GstVampDec, gst_vamp_dec, GST_TYPE_AUDIO_DECODER);
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (vampdec, "vampdec", GST_RANK_NONE, GST_TYPE_VAMP_DEC,
+    vamp_element_init (plugin));
+
+static void gst_vamp_dec_set_property (GObject * object, guint prop_id, const GValue * value,
+    GParamSpec * pspec);
+static void gst_vamp_dec_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec);
+static void gst_vamp_dec_finalize (GObject * object);
+static gboolean gst_vamp_dec_start (GstAudioDecoder * dec);
+static gboolean gst_vamp_dec_stop (GstAudioDecoder * dec);
+static gboolean gst_vamp_dec_set_format (GstAudioDecoder * dec, GstCaps * caps);
+static GstFlowReturn gst_vamp_dec_handle_frame (GstAudioDecoder * dec, GstBuffer * buffer);
+static void gst_vamp_dec_flush (GstAudioDecoder * dec, gboolean hard);
+
+static void
+gst_vamp_dec_class_init (GstVampDecClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstAudioDecoderClass *dec_class = GST_AUDIO_DECODER_CLASS (klass);
+
+  gobject_class->set_property = gst_vamp_dec_set_property;
+  gobject_class->get_property = gst_vamp_dec_get_property;
+  gobject_class->finalize = gst_vamp_dec_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Codec model",
+          "Path of the codec checkpoint (codec.pth, released LAC layout); empty = the default "
+          "model installed with the plugin", NULL,
+          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property (gobject_class, PROP_DEVICE,
+      g_param_spec_string ("device", "Device",
+          "Where the codec runs: auto (CUDA when present), cpu, cuda or cuda:N", DEFAULT_DEVICE,
+          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property (gobject_class, PROP_THREADS,
+      g_param_spec_int ("threads", "Threads",
+          "CPU threads for the codec (0 = torch's default: all cores)", 0, 1024, DEFAULT_THREADS,
+          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class, "VampNet codec decoder",
+      "Codec/Decoder/Audio", "Decodes VampNet codec tokens into audio",
+      "gst-vampnet developers");
+
+  dec_class->start = GST_DEBUG_FUNCPTR (gst_vamp_dec_start);
+  dec_class->stop = GST_DEBUG_FUNCPTR (gst_vamp_dec_stop);
+  dec_class->set_format = GST_DEBUG_FUNCPTR (gst_vamp_dec_set_format);
+  dec_class->handle_frame = GST_DEBUG_FUNCPTR (gst_vamp_dec_handle_frame);
+  dec_class->flush = GST_DEBUG_FUNCPTR (gst_vamp_dec_flush);
+
+  GST_DEBUG_CATEGORY_INIT (gst_vamp_dec_debug, "vampdec", 0, "VampNet codec decoder");
+}
+
+static void
+gst_vamp_dec_init (GstVampDec * self)
+{
+  self->device = g_strdup (DEFAULT_DEVICE);
+  self->threads = DEFAULT_THREADS;
+  self->priv = new GstVampDecPrivate ();
+  gst_audio_decoder_set_drainable (GST_AUDIO_DECODER (self), TRUE);
+  gst_audio_decoder_set_needs_format (GST_AUDIO_DECODER (self), TRUE);
+}
+
+static void
+gst_vamp_dec_finalize (GObject * object)
+{
+  GstVampDec *self = GST_VAMP_DEC (object);
+  delete self->priv;
+  g_free (self->model_path);
+  g_free (self->device);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_vamp_dec_set_property (GObject * object, guint prop_id, const GValue * value,
+    GParamSpec * pspec)
+{
+  GstVampDec *self = GST_VAMP_DEC (object);
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_free (self->model_path);
+      self->model_path = g_value_dup_string (value);
+      break;
+    case PROP_DEVICE:
+      g_free (self->device);
+      self->device = g_value_dup_string (value);
+      break;
+    case PROP_THREADS:
+      self->threads = g_value_get_int (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_vamp_dec_get_property (GObject * object, guint prop_id, GValue * value, GParamSpec * pspec)
+{
+  GstVampDec *self = GST_VAMP_DEC (object);
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_value_set_string (value, self->model_path);
+      break;
+    case PROP_DEVICE:
+      g_value_set_string (value, self->device);
+      break;
+    case PROP_THREADS:
+      g_value_set_int (value, self->threads);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static gboolean
+gst_vamp_dec_start (GstAudioDecoder * dec)
+{
+  GstVampDec *self = GST_VAMP_DEC (dec);
+  const std::string path = self->model_path && *self->model_path ? self->model_path :
+      vamp::default_model_path ("codec.pth");
+  try {
+    vamp::set_cpu_threads (self->threads);
+    self->priv->model = vamp::CodecModel::open (path, self->device ? self->device : "auto");
+  } catch (const std::exception & e) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load codec model \"%s\".",
+            path.c_str ()), ("%s", e.what ()));
+    return FALSE;
+  }
+  if (vamp::is_untrained_default (path))
+    GST_WARNING_OBJECT (self, "using the default model set, which is UNTRAINED (random weights)");
+  return TRUE;
+}
+
+static gboolean
+gst_vamp_dec_stop (GstAudioDecoder * dec)
+{
+  GstVampDec *self = GST_VAMP_DEC (dec);
+  self->priv->stream.reset ();
+  self->priv->model.reset ();
+  self->priv->pending.clear ();
+  return TRUE;
+}
+
+static gboolean
+gst_vamp_dec_set_format (GstAudioDecoder * dec, GstCaps * caps)
+{
+  GstVampDec *self = GST_VAMP_DEC (dec);
+  GstVampDecPrivate *priv = self->priv;
+  const vamp::CodecInfo & codec = priv->model->info ();
+  VampTokensInfo tokens;
+
+  if (!vamp_tokens_info_from_caps (&tokens, caps)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("invalid token caps %" GST_PTR_FORMAT, caps));
+    return FALSE;
+  }
+  if (tokens.codec_id[0] && codec.id != tokens.codec_id) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Tokens come from another codec."),
+        ("stream codec-id %s, loaded codec %s has id %s", tokens.codec_id,
+            priv->model->path ().c_str (), codec.id.c_str ()));
+    return FALSE;
+  }
+  if (tokens.rate != codec.sample_rate || tokens.hop_length != codec.hop_length ||
+      tokens.codebook_size != codec.codebook_size || tokens.codebooks > codec.n_codebooks) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Tokens do not fit the loaded codec."),
+        ("stream: %d Hz, hop %d, %d codebooks of %d; codec: %d Hz, hop %d, %d codebooks of %d",
+            tokens.rate, tokens.hop_length, tokens.codebooks, tokens.codebook_size,
+            codec.sample_rate, codec.hop_length, codec.n_codebooks, codec.codebook_size));
+    return FALSE;
+  }
+  priv->tokens = tokens;
+  priv->stream.reset (new vamp::StreamDecoder (priv->model, tokens.codebooks, 1));
+  priv->pending.clear ();
+
+  GstAudioInfo info;
+  gst_audio_info_set_format (&info, GST_AUDIO_FORMAT_F32LE, codec.sample_rate, 1, NULL);
+  GstClockTime latency = vamp_tokens_frames_to_time (&tokens, priv->stream->lookahead_frames ());
+  gst_audio_decoder_set_latency (dec, latency, latency);
+  return gst_audio_decoder_set_output_format (dec, &info);
+}
+
+/* Pushes priv->audio as the output of the oldest `n_buffers` pending input buffers. */
+static GstFlowReturn
+gst_vamp_dec_finish (GstVampDec * self, guint n_buffers)
+{
+  GstVampDecPrivate *priv = self->priv;
+  if (n_buffers == 0)
+    return GST_FLOW_OK;
+  for (guint i = 0; i < n_buffers; ++i)
+    priv->pending.pop_front ();
+  GstBuffer *out = NULL;
+  if (!priv->audio.empty ()) {
+    out = gst_buffer_new_allocate (NULL, priv->audio.size () * sizeof (float), NULL);
+    gst_buffer_fill (out, 0, priv->audio.data (), priv->audio.size () * sizeof (float));
+    priv->audio.clear ();
+  }
+  return gst_audio_decoder_finish_frame (GST_AUDIO_DECODER (self), out, (gint) n_buffers);
+}
+
+/* Decodes every pending frame (end of stream, or a gap or discontinuity ahead). */
+static GstFlowReturn
+gst_vamp_dec_drain (GstVampDec * self)
+{
+  GstVampDecPrivate *priv = self->priv;
+  priv->stream->drain (priv->audio);
+  GstFlowReturn ret = gst_vamp_dec_finish (self, (guint) priv->pending.size ());
+  priv->stream->reset ();
+  return ret;
+}
+
+static GstFlowReturn
+gst_vamp_dec_handle_frame (GstAudioDecoder * dec, GstBuffer * buffer)
+{
+  GstVampDec *self = GST_VAMP_DEC (dec);
+  GstVampDecPrivate *priv = self->priv;
+  const VampTokensInfo *tokens = &priv->tokens;
+
+  if (buffer == NULL)
+    return gst_vamp_dec_drain (self);
+
+  const gsize size = gst_buffer_get_size (buffer), frame_bytes = vamp_tokens_frame_bytes (tokens);
+  if (size % frame_bytes != 0) {
+    GST_ELEMENT_ERROR (self, STREAM, DECODE, ("Token buffer is not a whole number of frames."),
+        ("%" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT " per frame", size, frame_bytes));
+    return GST_FLOW_ERROR;
+  }
+  const guint64 n_frames = size / frame_bytes;
+
+  try {
+    if (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_GAP) ||
+        GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DISCONT)) {
+      /* The decoder's context does not reach across: finish what came before. */
+      GstFlowReturn ret = gst_vamp_dec_drain (self);
+      if (ret != GST_FLOW_OK)
+        return ret;
+    }
+    priv->pending.push_back (n_frames);
+    if (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_GAP)) {
+      priv->audio.assign (n_frames * tokens->hop_length, 0.0f);
+      return gst_vamp_dec_finish (self, 1);
+    }
+
+    /* Tokens are the first 2*T*K bytes, whatever memories hold them (design.md section 2). */
+    priv->scratch.resize (n_frames * tokens->codebooks);
+    gst_buffer_extract (buffer, 0, priv->scratch.data (), priv->scratch.size () * 2);
+    for (auto & t : priv->scratch)
+      t = GUINT16_FROM_LE (t);
+    priv->stream->push (priv->scratch.data (), n_frames);
+
+    /* Decode only whole input buffers so each output inherits its input's timestamp. */
+    const gint64 ready = priv->stream->ready_end ();
+    gint64 upto = priv->stream->frames_out ();
+    guint n_buffers = 0;
+    for (guint64 frames : priv->pending) {
+      if (upto + (gint64) frames > ready)
+        break;
+      upto += frames;
+      ++n_buffers;
+    }
+    if (n_buffers == 0)
+      return GST_FLOW_OK;
+    priv->stream->pull (priv->audio, upto);
+    return gst_vamp_dec_finish (self, n_buffers);
+  } catch (const std::exception & e) {
+    GST_ELEMENT_ERROR (self, STREAM, DECODE, ("Invalid tokens."), ("%s", e.what ()));
+    return GST_FLOW_ERROR;
+  }
+}
+
+static void
+gst_vamp_dec_flush (GstAudioDecoder * dec, gboolean hard)
+{
+  GstVampDec *self = GST_VAMP_DEC (dec);
+  if (self->priv->stream)
+    self->priv->stream->reset ();
+  self->priv->pending.clear ();
+  self->priv->audio.clear ();
+}

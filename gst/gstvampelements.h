@@ -1,0 +1,13 @@
+/* Element registration shared by the vamp plugin. */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+void vamp_element_init (GstPlugin * plugin);
+
+GST_ELEMENT_REGISTER_DECLARE (vampenc);
+GST_ELEMENT_REGISTER_DECLARE (vampdec);
+
+G_END_DECLS

@@ -1,0 +1,62 @@
+#include "vamptokens.h"
+
+#include <cstring>
+
+GstCaps *
+vamp_tokens_info_to_caps (const VampTokensInfo * info)
+{
+  GstCaps *caps = gst_caps_new_simple (VAMP_TOKENS_MEDIA_TYPE,
+      "format", G_TYPE_STRING, "U16LE",
+      "layout", G_TYPE_STRING, "interleaved",
+      "mask", G_TYPE_STRING, info->has_mask ? "plane" : "none",
+      "rate", G_TYPE_INT, info->rate,
+      "hop-length", G_TYPE_INT, info->hop_length,
+      "framerate", GST_TYPE_FRACTION, info->rate, info->hop_length,
+      "codebooks", G_TYPE_INT, info->codebooks,
+      "codebook-size", G_TYPE_INT, info->codebook_size, NULL);
+  if (info->codec_id[0])
+    gst_caps_set_simple (caps, "codec-id", G_TYPE_STRING, info->codec_id, NULL);
+  return caps;
+}
+
+gboolean
+vamp_tokens_info_from_caps (VampTokensInfo * info, const GstCaps * caps)
+{
+  memset (info, 0, sizeof (*info));
+  if (!caps || gst_caps_get_size (caps) != 1)
+    return FALSE;
+  const GstStructure *s = gst_caps_get_structure (caps, 0);
+  if (!gst_structure_has_name (s, VAMP_TOKENS_MEDIA_TYPE))
+    return FALSE;
+  const gchar *format = gst_structure_get_string (s, "format");
+  const gchar *layout = gst_structure_get_string (s, "layout");
+  const gchar *mask = gst_structure_get_string (s, "mask");
+  if (g_strcmp0 (format, "U16LE") || g_strcmp0 (layout, "interleaved"))
+    return FALSE;
+  if (!gst_structure_get_int (s, "rate", &info->rate) ||
+      !gst_structure_get_int (s, "hop-length", &info->hop_length) ||
+      !gst_structure_get_int (s, "codebooks", &info->codebooks) ||
+      !gst_structure_get_int (s, "codebook-size", &info->codebook_size))
+    return FALSE;
+  if (info->rate <= 0 || info->hop_length <= 0 || info->codebooks <= 0 || info->codebook_size <= 0)
+    return FALSE;
+  info->has_mask = g_strcmp0 (mask, "plane") == 0;
+  if (mask && !info->has_mask && g_strcmp0 (mask, "none"))
+    return FALSE;
+  const gchar *id = gst_structure_get_string (s, "codec-id");
+  if (id)
+    g_strlcpy (info->codec_id, id, sizeof (info->codec_id));
+  return TRUE;
+}
+
+gsize
+vamp_tokens_frame_bytes (const VampTokensInfo * info)
+{
+  return (gsize) info->codebooks * (info->has_mask ? 3 : 2);
+}
+
+GstClockTime
+vamp_tokens_frames_to_time (const VampTokensInfo * info, guint64 frames)
+{
+  return gst_util_uint64_scale (frames, (guint64) info->hop_length * GST_SECOND, info->rate);
+}

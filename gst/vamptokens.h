@@ -1,0 +1,34 @@
+/* vamptokens: the audio/x-vamp-tokens media type (design.md section 2), shared by the elements. */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+#define VAMP_TOKENS_MEDIA_TYPE "audio/x-vamp-tokens"
+
+/* Template caps: every field but codec-id, which any fixed caps carry. */
+#define VAMP_TOKENS_CAPS(mask)                                                        \
+  VAMP_TOKENS_MEDIA_TYPE ", format = (string) U16LE, layout = (string) interleaved, " \
+  "mask = (string) " mask ", rate = (int) [ 1, MAX ], hop-length = (int) [ 1, MAX ], " \
+  "framerate = (fraction) [ 0/1, MAX ], codebooks = (int) [ 1, 64 ], "                 \
+  "codebook-size = (int) [ 1, 65535 ]"
+
+typedef struct {
+  gint rate;          /* codec sample rate */
+  gint hop_length;    /* audio samples per token frame */
+  gint codebooks;     /* K tokens per frame in the buffer */
+  gint codebook_size; /* vocabulary; the value itself means MASK */
+  gchar codec_id[16]; /* "" when absent */
+  gboolean has_mask;  /* mask=plane: K mask bytes per frame follow the T*K tokens */
+} VampTokensInfo;
+
+GstCaps *vamp_tokens_info_to_caps (const VampTokensInfo * info);
+gboolean vamp_tokens_info_from_caps (VampTokensInfo * info, const GstCaps * caps);
+
+/* Bytes one frame takes in a buffer: 2 per token, plus 1 per mask byte. */
+gsize vamp_tokens_frame_bytes (const VampTokensInfo * info);
+/* Duration of n frames. */
+GstClockTime vamp_tokens_frames_to_time (const VampTokensInfo * info, guint64 frames);
+
+G_END_DECLS
