@@ -77,9 +77,8 @@ PyRef py_dict(std::vector<std::pair<std::string, PyRef>> items) {
 void Checkpoint::fail(const std::string& what) const { throw CheckpointError(path + ": " + what); }
 
 void Checkpoint::build_index() const {
-  if (index_.size() == tensors.size()) return;
-  index_.clear();
-  for (size_t n = 0; n < tensors.size(); ++n) index_[tensors[n].first] = n;
+  if (indexed_ > tensors.size()) index_.clear(), indexed_ = 0;  // tensors was shrunk or replaced
+  for (; indexed_ < tensors.size(); ++indexed_) index_[tensors[indexed_].first] = indexed_;
 }
 
 bool Checkpoint::has(const std::string& key) const {
@@ -98,7 +97,7 @@ const at::Tensor& Checkpoint::at(const std::string& key, c10::IntArrayRef shape)
   const at::Tensor& t = at(key);
   if (t.sizes() != shape) {
     std::ostringstream o;
-    o << "key '" << key << "' has shape " << t.sizes() << ", expected " << shape << " from the model kwargs";
+    o << "key '" << key << "' has shape " << t.sizes() << ", expected " << shape;
     fail(o.str());
   }
   return t;

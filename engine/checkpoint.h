@@ -84,7 +84,8 @@ class Checkpoint {
   void add(std::string key, at::Tensor t) { tensors.emplace_back(std::move(key), std::move(t)); }
 
  private:
-  mutable std::map<std::string, size_t> index_;
+  mutable std::map<std::string, size_t> index_;  // key -> position; the last duplicate wins
+  mutable size_t indexed_ = 0;                    // tensors covered by index_ (add() only appends)
   void build_index() const;
 };
 

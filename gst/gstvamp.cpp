@@ -21,6 +21,8 @@ plugin_init (GstPlugin * plugin)
   gboolean ret = FALSE;
   ret |= GST_ELEMENT_REGISTER (vampenc, plugin);
   ret |= GST_ELEMENT_REGISTER (vampdec, plugin);
+  ret |= GST_ELEMENT_REGISTER (vampmask, plugin);
+  ret |= GST_ELEMENT_REGISTER (vampsample, plugin);
   return ret;
 }
 

@@ -9,5 +9,7 @@ void vamp_element_init (GstPlugin * plugin);
 
 GST_ELEMENT_REGISTER_DECLARE (vampenc);
 GST_ELEMENT_REGISTER_DECLARE (vampdec);
+GST_ELEMENT_REGISTER_DECLARE (vampmask);
+GST_ELEMENT_REGISTER_DECLARE (vampsample);
 
 G_END_DECLS

@@ -41,5 +41,6 @@ struct Command {
 // Each tools/*.cpp file contributes its commands.
 std::vector<Command> codec_commands();
 std::vector<Command> model_commands();
+std::vector<Command> mask_commands();
 
 }  // namespace vamp::cli

@@ -1,6 +1,166 @@
-// vamp-cli logits / generate / vamp (filled in with the transformer and sampler).
+// vamp-cli logits / generate / vamp / make-transformer: the transformer and the sampler.
+#include "checkpoint.h"
+#include "npy.h"
+#include "sampler.h"
 #include "tools/cli.h"
+#include "transformer.h"
+
+#include <iostream>
+#include <numeric>
 
 namespace vamp::cli {
-std::vector<Command> model_commands() { return {}; }
+
+namespace {
+
+const char* kLogitsUsage =
+    "vamp-cli logits --model M.pth --codec C.pth --codes Z.npy [--mask M.npy] --out L.npy\n"
+    "    float32 [B,1024,T*Cp] logits (index t*Cp+c) of codes int [B,C,T]; masked positions\n"
+    "    (mask [B,C,T] or [B,T], 1 = masked) are set to MASK first";
+const char* kGenerateUsage =
+    "vamp-cli generate --model M.pth --codec C.pth --codes Z.npy [--mask M.npy] --steps S --seed N\n"
+    "      [--temperature X] [--mask-temperature X] [--top-p X] [--sample-cutoff X] --out Z2.npy\n"
+    "    one VampNet.generate call; no mask = generate every non-conditioning codebook;\n"
+    "    row b seeded N+b; --top-p 0 (default) = off";
+const char* kVampUsage =
+    "vamp-cli vamp --coarse M.pth --c2f M2.pth --codec C.pth --in CODES.npy --out CODES.npy\n"
+    "      [--mask M.npy] --seed N --steps S [--temperature X] [--top-p X] [--sample-cutoff X]\n"
+    "      [--feedback-steps F] [--time-stretch K] [--coarse-window-frames A] [--c2f-window-frames B]\n"
+    "    the reference app's flow: coarse windows (default 10 s), then coarse-to-fine windows\n"
+    "    (default 3 s) at its fixed settings; no mask = generate everything";
+const char* kMakeUsage =
+    "vamp-cli make-transformer --preset tiny-coarse|tiny-c2f|full-coarse|full-c2f --seed N --out M.pth\n"
+    "    random (untrained) weights in the released checkpoint layout, LoRA keys included";
+
+struct CodecTables {
+  std::vector<at::Tensor> codebooks;
+  int64_t sample_rate = 44100;
+  int64_t hop_length = 768;
+};
+
+// The codec's raw quantizer tables and frame rate, straight from its checkpoint.
+CodecTables read_codec(const std::string& path) {
+  Checkpoint ck = load_checkpoint(path);
+  CodecTables c;
+  for (int i = 0; ck.has("quantizer.quantizers." + std::to_string(i) + ".codebook.weight"); ++i)
+    c.codebooks.push_back(ck.at("quantizer.quantizers." + std::to_string(i) + ".codebook.weight"));
+  if (c.codebooks.empty()) ck.fail("no quantizer.quantizers.{i}.codebook.weight: not a codec checkpoint");
+  c.sample_rate = ck.kwarg_int("sample_rate", 44100);
+  if (ck.has_kwarg("decoder_rates")) {
+    auto rates = ck.kwarg_int_list("decoder_rates");
+    c.hop_length = std::accumulate(rates.begin(), rates.end(), int64_t(1), std::multiplies<int64_t>());
+  }
+  return c;
+}
+
+// Codes from .npy: integer [B,C,T] (or [C,T], batch 1) as int64.
+at::Tensor read_codes(const std::string& path) {
+  at::Tensor t = load_npy(path);
+  if (at::isFloatingType(t.scalar_type()) || t.scalar_type() == at::kBool)
+    throw std::runtime_error(path + ": codes must be an integer array, got " + std::string(c10::toString(t.scalar_type())));
+  if (t.dim() == 2) t = t.unsqueeze(0);
+  if (t.dim() != 3) throw std::runtime_error(path + ": codes must be [B,C,T] or [C,T]");
+  return t.to(at::kLong);
+}
+
+at::Tensor read_mask(const std::string& path) {
+  at::Tensor m = load_npy(path);
+  if (at::isFloatingType(m.scalar_type())) throw std::runtime_error(path + ": mask must be integer or bool");
+  return m.to(at::kLong);
+}
+
+// HOOK(codec): .wav in/out for `vamp` goes here once engine/codec is in: encode the input with
+// vamp::Codec (preprocess + encode), decode the output codes. Until then codes only.
+void refuse_wav(const std::string& path) {
+  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".wav") == 0)
+    throw Usage(path + ": .wav in/out is not wired yet; pass codes (.npy)");
+}
+
+SamplingParams sampling_args(const Args& a, SamplingParams p) {
+  p.steps = int(a.integer("steps"));
+  p.temperature = a.number("temperature", p.temperature);
+  p.mask_temperature = a.number("mask-temperature", p.mask_temperature);
+  const double top_p = a.number("top-p", 0.0);
+  if (top_p > 0.0) p.top_p = top_p;
+  p.sample_cutoff = a.number("sample-cutoff", p.sample_cutoff);
+  if (p.steps < 1) throw Usage("--steps must be >= 1");
+  return p;
+}
+
+int logits_cmd(const Args& a) {
+  a.allow({"model", "codec", "codes", "mask", "out"});
+  auto codec = read_codec(a.str("codec"));
+  auto model = Transformer::load(a.str("model"), codec.codebooks);
+  at::Tensor codes = read_codes(a.str("codes"));
+  if (a.has("mask")) {
+    at::Tensor m = read_mask(a.str("mask"));
+    if (m.dim() == 2) m = m.unsqueeze(1).expand({m.size(0), codes.size(1), m.size(1)});
+    if (m.sizes() != codes.sizes()) throw std::runtime_error("mask shape does not match the codes");
+    codes = codes.masked_fill(m.ne(0), model->mask_token());
+  }
+  save_npy(a.str("out"), model->logits(codes));
+  return 0;
+}
+
+int generate_cmd(const Args& a) {
+  a.allow({"model", "codec", "codes", "mask", "out", "steps", "seed", "temperature", "mask-temperature", "top-p",
+           "sample-cutoff"});
+  SamplingParams p = sampling_args(a, SamplingParams());
+  const uint64_t seed = uint64_t(a.integer("seed"));
+  const std::string out = a.str("out");
+  auto codec = read_codec(a.str("codec"));
+  auto model = Transformer::load(a.str("model"), codec.codebooks);
+  at::Tensor codes = read_codes(a.str("codes"));
+  at::Tensor mask = a.has("mask") ? read_mask(a.str("mask")) : at::Tensor();
+  auto gens = row_generators(seed, codes.size(0));
+  save_npy(out, generate(*model, codes, mask, p, gens));
+  return 0;
+}
+
+int vamp_cmd(const Args& a) {
+  a.allow({"coarse", "c2f", "codec", "in", "out", "mask", "seed", "steps", "temperature", "top-p", "sample-cutoff",
+           "feedback-steps", "time-stretch", "coarse-window-frames", "c2f-window-frames"});
+  const std::string in = a.str("in"), out = a.str("out");
+  refuse_wav(in);
+  refuse_wav(out);
+  VampParams p;
+  p.coarse = sampling_args(a, SamplingParams());
+  p.feedback_steps = int(a.integer("feedback-steps", 1));
+  p.time_stretch = int(a.integer("time-stretch", 1));
+  const uint64_t seed = uint64_t(a.integer("seed"));
+  auto codec = read_codec(a.str("codec"));
+  p.coarse_window = a.integer("coarse-window-frames", seconds_to_frames(10.0, codec.sample_rate, codec.hop_length));
+  p.c2f_window = a.integer("c2f-window-frames", seconds_to_frames(3.0, codec.sample_rate, codec.hop_length));
+  if (p.feedback_steps < 1 || p.time_stretch < 1 || p.coarse_window < 1 || p.c2f_window < 1)
+    throw Usage("--feedback-steps, --time-stretch and the window sizes must be >= 1");
+  auto coarse = Transformer::load(a.str("coarse"), codec.codebooks);
+  auto c2f = Transformer::load(a.str("c2f"), codec.codebooks);
+  at::Tensor codes = read_codes(in);
+  at::Tensor mask = a.has("mask") ? read_mask(a.str("mask")) : at::ones_like(codes);
+  if (mask.dim() == 2) mask = mask.unsqueeze(0);
+  save_npy(out, vamp::vamp(*coarse, c2f.get(), codes, mask, p, seed));
+  return 0;
+}
+
+int make_transformer_cmd(const Args& a) {
+  a.allow({"preset", "seed", "out"});
+  TransformerConfig cfg;
+  try {
+    cfg = TransformerConfig::preset(a.str("preset"));
+  } catch (const std::invalid_argument& e) {
+    throw Usage(e.what());
+  }
+  Checkpoint ck = random_transformer_checkpoint(cfg, uint64_t(a.integer("seed")));
+  save_checkpoint(a.str("out"), ck);
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> model_commands() {
+  return {{"logits", kLogitsUsage, logits_cmd},
+          {"generate", kGenerateUsage, generate_cmd},
+          {"vamp", kVampUsage, vamp_cmd},
+          {"make-transformer", kMakeUsage, make_transformer_cmd}};
+}
+
 }  // namespace vamp::cli

@@ -101,6 +101,7 @@ std::vector<Command> all_commands() {
   std::vector<Command> cmds{{"info", "vamp-cli info F.pth", info}};
   for (auto& c : codec_commands()) cmds.push_back(c);
   for (auto& c : model_commands()) cmds.push_back(c);
+  for (auto& c : mask_commands()) cmds.push_back(c);
   return cmds;
 }
 

@@ -1,0 +1,252 @@
+// Streaming adapters over the engine: codec windows with receptive-field context so streamed
+// results equal whole-signal ones, and VampNet windows that keep generated output as prompt.
+#include "codec.h"
+#include "sampler.h"
+#include "vamp.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace vamp {
+namespace {
+
+// Longest window run through the codec at once: bounds memory on fast (non-live) input.
+constexpr int64_t kMaxWindowFrames = 576;
+
+}  // namespace
+
+// --- StreamEncoder --------------------------------------------------------------------------
+
+StreamEncoder::StreamEncoder(std::shared_ptr<CodecModel> model, int codebooks, int min_frames)
+    : model_(std::move(model)),
+      codebooks_(codebooks > 0 ? std::min(codebooks, model_->info().n_codebooks) : model_->info().n_codebooks),
+      min_frames_(std::max(1, min_frames)),
+      hop_(model_->info().hop_length),
+      context_(int(model_->codec()->encoder_context_frames())) {}
+
+StreamEncoder::~StreamEncoder() = default;
+
+void StreamEncoder::reset() {
+  buf_.clear();
+  buf_start_ = received_ = next_ = 0;
+}
+
+int64_t StreamEncoder::lookahead_samples() const { return int64_t(context_ + min_frames_) * hop_; }
+
+void StreamEncoder::push(const float* samples, size_t n) {
+  buf_.insert(buf_.end(), samples, samples + n);
+  received_ += int64_t(n);
+}
+
+size_t StreamEncoder::pull(std::vector<uint16_t>& out) {
+  // Frame f is final once samples up to (f + 1 + context) * hop have arrived.
+  const int64_t ready_end = received_ / hop_ - context_;
+  if (ready_end - next_ < min_frames_) return 0;
+  size_t n = 0;
+  while (next_ < ready_end) n += run(next_, std::min(ready_end, next_ + kMaxWindowFrames), out);
+  return n;
+}
+
+size_t StreamEncoder::drain(std::vector<uint16_t>& out) {
+  const int64_t total = (received_ + hop_ - 1) / hop_;
+  size_t n = 0;
+  while (next_ < total) n += run(next_, std::min(total, next_ + kMaxWindowFrames), out);
+  return n;
+}
+
+size_t StreamEncoder::run(int64_t f0, int64_t f1, std::vector<uint16_t>& out) {
+  // The window reaches `context_` frames past f1, or the end of what has arrived, zero-padded to
+  // a whole frame like the end of a file (pull() only runs windows that end before that).
+  const int64_t total_frames = (received_ + hop_ - 1) / hop_;
+  const int64_t ws = std::max<int64_t>(0, f0 - context_) * hop_;
+  const int64_t we = std::min(total_frames, f1 + context_) * hop_;
+  at::Tensor window = at::zeros({1, 1, we - ws}, at::kFloat);
+  const int64_t have = std::min(we, received_) - ws;
+  std::copy_n(buf_.begin() + (ws - buf_start_), have, window.data_ptr<float>());
+  at::Tensor codes = model_->codec()->encode(window).to(at::kCPU);  // [1,K,Tw]
+  codes = codes.index({0, at::indexing::Slice(0, codebooks_), at::indexing::Slice(f0 - ws / hop_, f1 - ws / hop_)})
+              .t()
+              .contiguous();  // [T][K]
+  const int64_t* c = codes.data_ptr<int64_t>();
+  for (int64_t i = 0; i < codes.numel(); ++i) out.push_back(uint16_t(c[i]));
+  next_ = f1;
+  // Drop audio no later window needs (left context of the next frame).
+  const int64_t keep_from = std::max<int64_t>(0, next_ - context_) * hop_;
+  if (keep_from > buf_start_) {
+    buf_.erase(buf_.begin(), buf_.begin() + std::min<int64_t>(int64_t(buf_.size()), keep_from - buf_start_));
+    buf_start_ = keep_from;
+  }
+  return size_t(f1 - f0);
+}
+
+// --- StreamDecoder --------------------------------------------------------------------------
+
+StreamDecoder::StreamDecoder(std::shared_ptr<CodecModel> model, int codebooks, int min_frames)
+    : model_(std::move(model)),
+      codebooks_(codebooks),
+      min_frames_(std::max(1, min_frames)),
+      hop_(model_->info().hop_length),
+      context_(int(model_->codec()->decoder_context_frames())) {
+  if (codebooks_ < 1 || codebooks_ > model_->info().n_codebooks)
+    throw std::runtime_error("token stream has " + std::to_string(codebooks) + " codebooks; the codec has " +
+                             std::to_string(model_->info().n_codebooks));
+}
+
+StreamDecoder::~StreamDecoder() = default;
+
+void StreamDecoder::reset() {
+  buf_.clear();
+  buf_start_ = received_ = next_ = 0;
+}
+
+int64_t StreamDecoder::lookahead_frames() const { return context_ + min_frames_; }
+
+void StreamDecoder::push(const uint16_t* frames, size_t n_frames) {
+  const size_t n = n_frames * size_t(codebooks_);
+  const int size = model_->info().codebook_size;
+  for (size_t i = 0; i < n; ++i)
+    if (frames[i] >= size)
+      throw std::out_of_range("token " + std::to_string(frames[i]) + " at frame " +
+                              std::to_string(received_ + int64_t(i) / codebooks_) + ", codebook " +
+                              std::to_string(i % size_t(codebooks_)) + " is outside [0, " + std::to_string(size) + ")");
+  buf_.insert(buf_.end(), frames, frames + n);
+  received_ += int64_t(n_frames);
+}
+
+size_t StreamDecoder::pull(std::vector<float>& out, int64_t upto) {
+  const int64_t ready_end = std::min(upto, received_ - context_);
+  if (ready_end - next_ < min_frames_) return 0;
+  size_t n = 0;
+  while (next_ < ready_end) n += run(next_, std::min(ready_end, next_ + kMaxWindowFrames), out);
+  return n;
+}
+
+size_t StreamDecoder::drain(std::vector<float>& out) {
+  size_t n = 0;
+  while (next_ < received_) n += run(next_, std::min(received_, next_ + kMaxWindowFrames), out);
+  return n;
+}
+
+size_t StreamDecoder::run(int64_t f0, int64_t f1, std::vector<float>& out) {
+  const int64_t ws = std::max<int64_t>(0, f0 - context_);
+  const int64_t we = std::min(received_, f1 + context_);
+  at::Tensor codes = at::empty({we - ws, codebooks_}, at::kLong);
+  int64_t* c = codes.data_ptr<int64_t>();
+  const uint16_t* src = buf_.data() + (ws - buf_start_) * codebooks_;
+  for (int64_t i = 0; i < codes.numel(); ++i) c[i] = src[i];
+  at::Tensor audio = model_->codec()->decode(codes.t().unsqueeze(0)).to(at::kCPU).contiguous();  // [1,1,W*hop]
+  const float* a = audio.data_ptr<float>() + (f0 - ws) * hop_;
+  out.insert(out.end(), a, a + (f1 - f0) * hop_);
+  next_ = f1;
+  const int64_t keep_from = std::max<int64_t>(0, next_ - context_);
+  if (keep_from > buf_start_) {
+    buf_.erase(buf_.begin(), buf_.begin() + (keep_from - buf_start_) * codebooks_);
+    buf_start_ = keep_from;
+  }
+  return size_t(f1 - f0);
+}
+
+// --- StreamSampler --------------------------------------------------------------------------
+
+StreamSampler::StreamSampler(std::shared_ptr<TransformerModel> coarse, std::shared_ptr<TransformerModel> c2f,
+                             const SampleSettings& settings, int codebooks_in)
+    : coarse_(std::move(coarse)), c2f_(std::move(c2f)), settings_(settings), k_in_(codebooks_in) {
+  const int k_model = c2f_ ? c2f_->n_codebooks() : coarse_->n_codebooks();
+  k_out_ = std::max(k_in_, k_model);
+  if (k_in_ < 1 || k_in_ > coarse_->codec()->info().n_codebooks)
+    throw std::runtime_error("token stream has " + std::to_string(k_in_) + " codebooks; the codec has " +
+                             std::to_string(coarse_->codec()->info().n_codebooks));
+  if (settings_.window_frames < 1 || settings_.context_frames < 0)
+    throw std::runtime_error("window-frames must be >= 1 and context-frames >= 0");
+}
+
+StreamSampler::~StreamSampler() = default;
+
+void StreamSampler::reset() {
+  in_tokens_.clear();
+  in_mask_.clear();
+  history_.clear();
+  pending_ = 0;
+  windows_ = 0;
+}
+
+void StreamSampler::update(const SampleSettings& s) {
+  settings_.steps = s.steps;
+  settings_.c2f_steps = s.c2f_steps;
+  settings_.temperature = s.temperature;
+  settings_.mask_temperature = s.mask_temperature;
+  settings_.top_p = s.top_p;
+  settings_.sample_cutoff = s.sample_cutoff;
+  settings_.feedback_steps = s.feedback_steps;
+}
+
+void StreamSampler::push(const uint16_t* tokens, const uint8_t* mask, size_t n_frames) {
+  const size_t n = n_frames * size_t(k_in_);
+  const int size = coarse_->codec()->info().codebook_size;
+  for (size_t i = 0; i < n; ++i)
+    if (tokens[i] > size)  // == size is MASK: allowed where the mask says generate
+      throw std::out_of_range("token " + std::to_string(tokens[i]) + " at codebook " + std::to_string(i % k_in_) +
+                              " is outside [0, " + std::to_string(size) + "]");
+  in_tokens_.insert(in_tokens_.end(), tokens, tokens + n);
+  if (mask)
+    in_mask_.insert(in_mask_.end(), mask, mask + n);
+  else
+    in_mask_.insert(in_mask_.end(), n, uint8_t(1));
+  pending_ += n_frames;
+}
+
+size_t StreamSampler::pull(std::vector<uint16_t>& out) {
+  return window_ready() ? run(settings_.window_frames, out) : 0;
+}
+
+size_t StreamSampler::drain(std::vector<uint16_t>& out) {
+  size_t n = 0;
+  while (pending_ > 0) n += run(std::min<int64_t>(int64_t(pending_), settings_.window_frames), out);
+  return n;
+}
+
+size_t StreamSampler::run(int64_t n_new, std::vector<uint16_t>& out) {
+  const int64_t ctx = int64_t(history_.size()) / k_out_, T = ctx + n_new;
+  const int mask_token = coarse_->codec()->info().codebook_size;
+  at::Tensor codes = at::zeros({1, k_out_, T}, at::kLong), mask = at::ones({1, k_out_, T}, at::kLong);
+  auto c = codes.accessor<int64_t, 3>();
+  auto m = mask.accessor<int64_t, 3>();
+  for (int64_t t = 0; t < ctx; ++t)
+    for (int k = 0; k < k_out_; ++k) c[0][k][t] = history_[t * k_out_ + k], m[0][k][t] = 0;
+  for (int64_t t = 0; t < n_new; ++t)
+    for (int k = 0; k < k_in_; ++k) {
+      const uint16_t tok = in_tokens_[t * k_in_ + k];
+      const bool generate = in_mask_[t * k_in_ + k] != 0 || tok == mask_token;
+      c[0][k][ctx + t] = generate ? 0 : tok;
+      m[0][k][ctx + t] = generate ? 1 : 0;
+    }
+
+  VampParams params;
+  params.coarse.steps = settings_.steps;
+  params.coarse.temperature = settings_.temperature;
+  params.coarse.mask_temperature = settings_.mask_temperature;
+  if (settings_.top_p > 0 && settings_.top_p < 1) params.coarse.top_p = settings_.top_p;
+  params.coarse.sample_cutoff = settings_.sample_cutoff;
+  params.c2f.steps = settings_.c2f_steps;
+  params.feedback_steps = settings_.feedback_steps;
+  params.coarse_window = T;  // one coarse pass per window: the context reaches every new frame
+  params.c2f_window = settings_.c2f_window_frames;
+  at::Tensor result = vamp(*coarse_->transformer(), c2f_ ? c2f_->transformer().get() : nullptr, codes, mask, params,
+                           settings_.seed + uint64_t(windows_));
+  result = result[0].to(at::kCPU).t().contiguous();  // [T][k_out]
+  const int64_t* r = result.data_ptr<int64_t>() + ctx * k_out_;
+  const size_t first = out.size();
+  for (int64_t i = 0; i < n_new * k_out_; ++i) out.push_back(uint16_t(r[i]));
+
+  // The newest output becomes the next window's prompt.
+  history_.insert(history_.end(), out.begin() + long(first), out.end());
+  const size_t keep = size_t(settings_.context_frames) * k_out_;
+  if (history_.size() > keep) history_.erase(history_.begin(), history_.end() - long(keep));
+  in_tokens_.erase(in_tokens_.begin(), in_tokens_.begin() + n_new * k_in_);
+  in_mask_.erase(in_mask_.begin(), in_mask_.begin() + n_new * k_in_);
+  pending_ -= size_t(n_new);
+  ++windows_;
+  return size_t(n_new);
+}
+
+}  // namespace vamp

@@ -1,0 +1,113 @@
+// vamp-cli mask: build a mask for codes the way the reference app does (mask.h build_mask).
+#include "beat.h"
+#include "mask.h"
+#include "npy.h"
+#include "tools/cli.h"
+#include "wav.h"
+
+#include <iostream>
+
+namespace vamp::cli {
+
+namespace {
+
+const char* kMaskUsage =
+    "vamp-cli mask --codes Z.npy --out M.npy [--seed N] [--preset NAME] [--audio A.wav]\n"
+    "      [--periodic-prompt N] [--periodic-width N] [--random-roll | --no-random-roll]\n"
+    "      [--prefix-frames N] [--suffix-frames N] [--rand-mask-intensity X]\n"
+    "      [--onset-mask-width N] [--beat-mask-width-ms X] [--downbeats-only] [--dropout X]\n"
+    "      [--n-conditioning-codebooks N] [--upper-codebook-mask N] [--reference main|ismir2023]\n"
+    "      [--sample-rate N] [--hop N]\n"
+    "    writes int64 [B,K,T] (1 = generate, 0 = keep) for codes [B,K,T] or [K,T]; onset and beat\n"
+    "    masks need --audio; --sample-rate/--hop give the codes' frame rate (44100/768)";
+
+bool flag(const Args& a, const std::string& name) {
+  if (!a.has(name)) return false;
+  const std::string v = a.str(name, "");
+  if (v.empty() || v == "1" || v == "true" || v == "yes") return true;
+  if (v == "0" || v == "false" || v == "no") return false;
+  throw Usage("--" + name + " is a flag, got value '" + v + "'");
+}
+
+int mask_cmd(const Args& a) {
+  a.allow({"codes", "out", "seed", "preset", "audio", "periodic-prompt", "periodic-width",
+           "random-roll", "no-random-roll", "prefix-frames", "suffix-frames",
+           "rand-mask-intensity", "onset-mask-width", "beat-mask-width-ms", "downbeats-only",
+           "dropout", "n-conditioning-codebooks", "upper-codebook-mask", "reference",
+           "sample-rate", "hop"});
+  if (!a.positional().empty()) throw Usage("unexpected argument '" + a.positional()[0] + "'");
+  const std::string codes_path = a.str("codes"), out_path = a.str("out");
+
+  mask::MaskParams p;
+  if (a.has("preset")) {
+    try {
+      p = mask::preset(a.str("preset"));
+    } catch (const std::invalid_argument& e) {
+      std::string names;
+      for (const auto& n : mask::preset_names()) names += " " + n;
+      throw Usage(std::string(e.what()) + "; presets:" + names);
+    }
+  }
+  p.periodic_prompt = a.integer("periodic-prompt", p.periodic_prompt);
+  p.periodic_width = a.integer("periodic-width", p.periodic_width);
+  if (a.has("random-roll")) p.random_roll = flag(a, "random-roll");
+  if (flag(a, "no-random-roll")) p.random_roll = false;
+  p.prefix_frames = a.integer("prefix-frames", p.prefix_frames);
+  p.suffix_frames = a.integer("suffix-frames", p.suffix_frames);
+  p.rand_mask_intensity = a.number("rand-mask-intensity", p.rand_mask_intensity);
+  p.onset_mask_width = a.integer("onset-mask-width", p.onset_mask_width);
+  p.beat_mask_width_ms = a.number("beat-mask-width-ms", p.beat_mask_width_ms);
+  if (a.has("downbeats-only")) p.downbeats_only = flag(a, "downbeats-only");
+  p.dropout = a.number("dropout", p.dropout);
+  p.n_conditioning_codebooks = a.integer("n-conditioning-codebooks", p.n_conditioning_codebooks);
+  p.upper_codebook_mask = a.integer("upper-codebook-mask", p.upper_codebook_mask);
+  if (a.has("reference")) {
+    const std::string r = a.str("reference");
+    if (r == "main") p.reference = mask::Reference::Main;
+    else if (r == "ismir2023" || r == "ismir-2023") p.reference = mask::Reference::Ismir2023;
+    else throw Usage("--reference expects main or ismir2023, got '" + r + "'");
+  }
+  if (p.periodic_prompt < 0 || p.periodic_width < 0 || p.prefix_frames < 0 ||
+      p.suffix_frames < 0 || p.onset_mask_width < 0 || p.beat_mask_width_ms < 0 ||
+      p.n_conditioning_codebooks < 0 || p.upper_codebook_mask < 0)
+    throw Usage("mask options must not be negative");
+  if (!(p.rand_mask_intensity >= 0 && p.rand_mask_intensity <= 1))
+    throw Usage("--rand-mask-intensity must be in [0, 1]");
+  if (!(p.dropout >= 0 && p.dropout <= 1)) throw Usage("--dropout must be in [0, 1]");
+
+  mask::MaskContext ctx;
+  ctx.sample_rate = int(a.integer("sample-rate", 44100));
+  ctx.hop = int(a.integer("hop", 768));
+  if (ctx.sample_rate <= 0 || ctx.hop <= 0) throw Usage("--sample-rate and --hop must be > 0");
+  const bool need_audio = p.onset_mask_width > 0 || p.beat_mask_width_ms > 0;
+  if (need_audio) {
+    if (!a.has("audio")) throw Usage("onset and beat masks need --audio");
+    Audio audio = load_wav(a.str("audio"));
+    at::Tensor mono = audio.samples.mean(0).contiguous();
+    auto tracker = make_aubio_beat_tracker(audio.sample_rate);
+    tracker->push(mono.data_ptr<float>(), size_t(mono.numel()));
+    ctx.onsets = mask::seconds_to_frames(tracker->onsets(), ctx.sample_rate, ctx.hop);
+    ctx.beats = mask::seconds_to_frames(tracker->beats(), ctx.sample_rate, ctx.hop);
+    ctx.downbeats = mask::seconds_to_frames(tracker->downbeats(), ctx.sample_rate, ctx.hop);
+    std::cerr << "audio: " << tracker->beats().size() << " beats (" << tracker->bpm() << " BPM), "
+              << tracker->downbeats().size() << " downbeats, " << tracker->onsets().size()
+              << " onsets\n";
+  }
+
+  at::Tensor codes = load_npy(codes_path);
+  if (codes.dim() == 2) codes = codes.unsqueeze(0);
+  if (codes.dim() != 3) throw std::runtime_error(codes_path + ": codes must be [B,K,T] or [K,T]");
+
+  at::Generator gen = mask::make_generator(uint64_t(a.integer("seed", 0)));
+  at::Tensor m = mask::build_mask(codes.sizes(), p, gen, ctx);
+  save_npy(out_path, m);
+  std::cout << "mask [" << m.size(0) << "," << m.size(1) << "," << m.size(2) << "]: "
+            << m.sum().item<int64_t>() << " of " << m.numel() << " generated\n";
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> mask_commands() { return {{"mask", kMaskUsage, mask_cmd}}; }
+
+}  // namespace vamp::cli

@@ -1,0 +1,850 @@
+/* GStreamer VampNet sampler: masked tokens -> generated tokens */
+/**
+ * SECTION:element-vampsample
+ * @title: vampsample
+ * @see_also: vampenc, vampmask, vampdec
+ *
+ * Fills the masked tokens of a token stream with VampNet: a coarse transformer
+ * generates the lowest codebooks by iterative parallel decoding (`steps`),
+ * then a coarse-to-fine transformer generates the rest (`c2f-steps`), exactly
+ * as the reference app does for one window. The input comes from vampmask
+ * (`mask=plane`: 1 = generate, 0 = keep the token); the output carries no mask.
+ *
+ * The stream is cut into windows of `window-frames` new frames. Each window is
+ * generated with the last `context-frames` frames of output in front of it,
+ * kept as prompt, so the music continues across window seams. Windows run on a
+ * streaming thread of this element (a src-pad task); at EOS the last, partial
+ * window is generated and pushed before EOS. A flush drops pending work.
+ *
+ * Latency: a frame can only be generated once its whole window has arrived, so
+ * in live pipelines the element reports upstream latency + `window-frames` +
+ * `processing-latency` (the time one window takes on this machine: measure it
+ * with the bus messages and set it so downstream never starves).
+ *
+ * After each window the element posts an element message `vampsample` with
+ * fields `window` (guint64), `frames` (gint), `seconds` (gdouble, processing
+ * time), `realtime-factor` (gdouble: processing time / audio time) and
+ * `steps-per-second` (gdouble).
+ *
+ * Input tokens with fewer codebooks than the models (e.g. one codebook kept for
+ * generative compression) are accepted: the missing codebooks are generated.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=in.wav ! decodebin ! audioconvert ! audioresample ! \
+ *     vampenc ! vampmask periodic-prompt=7 ! vampsample steps=12 ! vampdec ! \
+ *     audioconvert ! wavenc ! filesink location=varied.wav
+ * ]| A streaming variation of a file: every 7th frame is kept, the rest regenerated.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstvampsample.h"
+
+#include "gstvampelements.h"
+#include "vamp.h"
+#include "vamptokens.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+GST_DEBUG_CATEGORY_STATIC (gst_vamp_sample_debug);
+#define GST_CAT_DEFAULT gst_vamp_sample_debug
+
+#define DEFAULT_DEVICE "auto"
+#define DEFAULT_SEED -1
+#define DEFAULT_PROCESSING_LATENCY (2 * GST_SECOND)
+#define DEFAULT_THREADS 0
+
+enum
+{
+  PROP_0,
+  PROP_COARSE_MODEL,
+  PROP_C2F_MODEL,
+  PROP_CODEC_MODEL,
+  PROP_DEVICE,
+  PROP_STEPS,
+  PROP_C2F_STEPS,
+  PROP_TEMPERATURE,
+  PROP_MASK_TEMPERATURE,
+  PROP_TOP_P,
+  PROP_SAMPLE_CUTOFF,
+  PROP_SEED,
+  PROP_FEEDBACK_STEPS,
+  PROP_CONTEXT_FRAMES,
+  PROP_WINDOW_FRAMES,
+  PROP_C2F_WINDOW_FRAMES,
+  PROP_GENERATE_UNMASKED,
+  PROP_PROCESSING_LATENCY,
+  PROP_THREADS,
+};
+
+/* Input waiting for the streaming thread, in arrival order. */
+struct PendingInput
+{
+  std::vector<uint16_t> tokens;
+  std::vector<uint8_t> mask;   /* empty: mask=none input (generate everything) */
+  size_t frames = 0;
+};
+
+struct GstVampSamplePrivate
+{
+  std::mutex lock;
+  std::condition_variable cond;
+  std::deque<PendingInput> queue;
+  size_t queued_frames = 0;
+  bool eos = false;
+  bool flushing = false;
+  GstCaps *pending_caps = nullptr;    /* output caps to send before the next buffer */
+  GstEvent *pending_segment = nullptr;
+
+  std::shared_ptr<vamp::CodecModel> codec;
+  std::shared_ptr<vamp::TransformerModel> coarse, c2f;
+  std::unique_ptr<vamp::StreamSampler> sampler;   /* used by the streaming thread only */
+  VampTokensInfo in_info = { }, out_info = { };
+  bool configured = false;
+  GstClockTime base_ts = GST_CLOCK_TIME_NONE;  /* PTS of the first input frame */
+  guint64 frames_out = 0;
+  guint64 seed = 0;
+};
+
+struct _GstVampSample
+{
+  GstElement parent;
+  GstPad *sinkpad, *srcpad;
+
+  /* properties, under the object lock */
+  gchar *coarse_model, *c2f_model, *codec_model, *device;
+  vamp::SampleSettings settings;
+  gint64 seed;
+  gboolean generate_unmasked;
+  GstClockTime processing_latency;
+  gint threads;
+
+  GstVampSamplePrivate *priv;
+};
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (VAMP_TOKENS_CAPS ("{ plane, none }")));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (VAMP_TOKENS_CAPS ("none")));
+
+#define gst_vamp_sample_parent_class parent_class
+G_DEFINE_TYPE (GstVampSample, gst_vamp_sample, GST_TYPE_ELEMENT);
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (vampsample, "vampsample", GST_RANK_NONE,
+    GST_TYPE_VAMP_SAMPLE, vamp_element_init (plugin));
+
+static void gst_vamp_sample_set_property (GObject * object, guint prop_id, const GValue * value,
+    GParamSpec * pspec);
+static void gst_vamp_sample_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec);
+static void gst_vamp_sample_finalize (GObject * object);
+static GstStateChangeReturn gst_vamp_sample_change_state (GstElement * element,
+    GstStateChange transition);
+static GstFlowReturn gst_vamp_sample_chain (GstPad * pad, GstObject * parent, GstBuffer * buf);
+static gboolean gst_vamp_sample_sink_event (GstPad * pad, GstObject * parent, GstEvent * event);
+static gboolean gst_vamp_sample_src_query (GstPad * pad, GstObject * parent, GstQuery * query);
+static gboolean gst_vamp_sample_src_activate_mode (GstPad * pad, GstObject * parent,
+    GstPadMode mode, gboolean active);
+static void gst_vamp_sample_loop (GstVampSample * self);
+
+#define MUTABLE_READY (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)
+#define MUTABLE_PLAYING (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)
+
+static void
+gst_vamp_sample_class_init (GstVampSampleClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  const vamp::SampleSettings defaults;
+
+  gobject_class->set_property = gst_vamp_sample_set_property;
+  gobject_class->get_property = gst_vamp_sample_get_property;
+  gobject_class->finalize = gst_vamp_sample_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_COARSE_MODEL,
+      g_param_spec_string ("coarse-model", "Coarse model",
+          "Path of the coarse VampNet checkpoint (coarse.pth); empty = the default set", NULL,
+          MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_C2F_MODEL,
+      g_param_spec_string ("c2f-model", "Coarse-to-fine model",
+          "Path of the coarse-to-fine checkpoint (c2f.pth); empty = the default set; \"none\" = "
+          "generate the coarse codebooks only", NULL, MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_CODEC_MODEL,
+      g_param_spec_string ("codec-model", "Codec model",
+          "Path of the codec checkpoint whose codebooks the transformers embed (the one vampenc "
+          "and vampdec use); empty = the default set", NULL, MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_DEVICE,
+      g_param_spec_string ("device", "Device",
+          "Where the transformers run: auto (CUDA when present), cpu, cuda or cuda:N",
+          DEFAULT_DEVICE, MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_STEPS,
+      g_param_spec_int ("steps", "Steps", "Coarse decoding steps per window", 1, 256,
+          defaults.steps, MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_C2F_STEPS,
+      g_param_spec_int ("c2f-steps", "Coarse-to-fine steps",
+          "Coarse-to-fine decoding steps (the reference app uses 2)", 1, 256, defaults.c2f_steps,
+          MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_TEMPERATURE,
+      g_param_spec_double ("temperature", "Temperature",
+          "Sampling temperature (higher = more surprising)", 0.0, 100.0, defaults.temperature,
+          MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_MASK_TEMPERATURE,
+      g_param_spec_double ("mask-temperature", "Mask temperature",
+          "Randomness of which tokens are committed first (Gumbel noise on the confidence, "
+          "annealed to 0 over the steps)", 0.0, 1000.0, defaults.mask_temperature,
+          MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_TOP_P,
+      g_param_spec_double ("top-p", "Top p",
+          "Nucleus sampling: keep the most likely tokens up to this probability mass (0 = off)",
+          0.0, 1.0, defaults.top_p, MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_SAMPLE_CUTOFF,
+      g_param_spec_double ("sample-cutoff", "Sample cutoff",
+          "Fraction of the steps that sample; later steps take the most likely token", 0.0, 1.0,
+          defaults.sample_cutoff, MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_SEED,
+      g_param_spec_int64 ("seed", "Seed",
+          "Random seed (-1 = a new random seed per stream); window w uses seed + w", -1,
+          G_MAXINT64, DEFAULT_SEED, MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_FEEDBACK_STEPS,
+      g_param_spec_int ("feedback-steps", "Feedback steps",
+          "Coarse passes over its own output with the same mask (\"token telephone\")", 1, 16,
+          defaults.feedback_steps, MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_CONTEXT_FRAMES,
+      g_param_spec_int ("context-frames", "Context frames",
+          "Generated frames kept as prompt in front of each window (continuity across seams)", 0,
+          4096, defaults.context_frames, MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_WINDOW_FRAMES,
+      g_param_spec_int ("window-frames", "Window frames",
+          "New frames generated per window (latency; context + window should stay within the "
+          "model's 10 s training length, 575 frames at hop 768)", 1, 4096, defaults.window_frames,
+          MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_C2F_WINDOW_FRAMES,
+      g_param_spec_int ("c2f-window-frames", "Coarse-to-fine window frames",
+          "Frames per coarse-to-fine chunk (the reference uses 3 s: 173 frames at hop 768)", 1,
+          4096, defaults.c2f_window_frames, MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_GENERATE_UNMASKED,
+      g_param_spec_boolean ("generate-unmasked", "Generate unmasked input",
+          "Accept input without a mask plane (mask=none) and generate every token of it "
+          "(unconditional generation); otherwise such input is refused", FALSE, MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_PROCESSING_LATENCY,
+      g_param_spec_uint64 ("processing-latency", "Processing latency",
+          "Time one window takes to generate on this machine, in ns, added to the reported "
+          "latency in live pipelines", 0, G_MAXUINT64, DEFAULT_PROCESSING_LATENCY,
+          MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_THREADS,
+      g_param_spec_int ("threads", "Threads",
+          "CPU threads for the transformers (0 = torch's default: all cores)", 0, 1024,
+          DEFAULT_THREADS, MUTABLE_READY));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class, "VampNet sampler",
+      "Generator/Audio", "Generates the masked tokens of a VampNet token stream",
+      "gst-vampnet developers");
+  element_class->change_state = GST_DEBUG_FUNCPTR (gst_vamp_sample_change_state);
+
+  GST_DEBUG_CATEGORY_INIT (gst_vamp_sample_debug, "vampsample", 0, "VampNet sampler");
+}
+
+static void
+gst_vamp_sample_init (GstVampSample * self)
+{
+  self->priv = new GstVampSamplePrivate ();
+  self->settings = vamp::SampleSettings ();  /* GObject zero-fills instances: no C++ initializers */
+  self->device = g_strdup (DEFAULT_DEVICE);
+  self->seed = DEFAULT_SEED;
+  self->processing_latency = DEFAULT_PROCESSING_LATENCY;
+  self->threads = DEFAULT_THREADS;
+
+  self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
+  gst_pad_set_chain_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_vamp_sample_chain));
+  gst_pad_set_event_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_vamp_sample_sink_event));
+  gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
+
+  self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
+  gst_pad_set_query_function (self->srcpad, GST_DEBUG_FUNCPTR (gst_vamp_sample_src_query));
+  gst_pad_set_activatemode_function (self->srcpad,
+      GST_DEBUG_FUNCPTR (gst_vamp_sample_src_activate_mode));
+  gst_pad_use_fixed_caps (self->srcpad);
+  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+}
+
+static void
+gst_vamp_sample_finalize (GObject * object)
+{
+  GstVampSample *self = GST_VAMP_SAMPLE (object);
+  gst_clear_caps (&self->priv->pending_caps);
+  gst_clear_event (&self->priv->pending_segment);
+  delete self->priv;
+  g_free (self->coarse_model);
+  g_free (self->c2f_model);
+  g_free (self->codec_model);
+  g_free (self->device);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_vamp_sample_set_property (GObject * object, guint prop_id, const GValue * value,
+    GParamSpec * pspec)
+{
+  GstVampSample *self = GST_VAMP_SAMPLE (object);
+  vamp::SampleSettings & s = self->settings;
+  gboolean latency_changed = FALSE;
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_COARSE_MODEL:
+      g_free (self->coarse_model);
+      self->coarse_model = g_value_dup_string (value);
+      break;
+    case PROP_C2F_MODEL:
+      g_free (self->c2f_model);
+      self->c2f_model = g_value_dup_string (value);
+      break;
+    case PROP_CODEC_MODEL:
+      g_free (self->codec_model);
+      self->codec_model = g_value_dup_string (value);
+      break;
+    case PROP_DEVICE:
+      g_free (self->device);
+      self->device = g_value_dup_string (value);
+      break;
+    case PROP_STEPS:
+      s.steps = g_value_get_int (value);
+      break;
+    case PROP_C2F_STEPS:
+      s.c2f_steps = g_value_get_int (value);
+      break;
+    case PROP_TEMPERATURE:
+      s.temperature = g_value_get_double (value);
+      break;
+    case PROP_MASK_TEMPERATURE:
+      s.mask_temperature = g_value_get_double (value);
+      break;
+    case PROP_TOP_P:
+      s.top_p = g_value_get_double (value);
+      break;
+    case PROP_SAMPLE_CUTOFF:
+      s.sample_cutoff = g_value_get_double (value);
+      break;
+    case PROP_SEED:
+      self->seed = g_value_get_int64 (value);
+      break;
+    case PROP_FEEDBACK_STEPS:
+      s.feedback_steps = g_value_get_int (value);
+      break;
+    case PROP_CONTEXT_FRAMES:
+      s.context_frames = g_value_get_int (value);
+      break;
+    case PROP_WINDOW_FRAMES:
+      s.window_frames = g_value_get_int (value);
+      latency_changed = TRUE;
+      break;
+    case PROP_C2F_WINDOW_FRAMES:
+      s.c2f_window_frames = g_value_get_int (value);
+      break;
+    case PROP_GENERATE_UNMASKED:
+      self->generate_unmasked = g_value_get_boolean (value);
+      break;
+    case PROP_PROCESSING_LATENCY:
+      self->processing_latency = g_value_get_uint64 (value);
+      latency_changed = TRUE;
+      break;
+    case PROP_THREADS:
+      self->threads = g_value_get_int (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+  GST_OBJECT_UNLOCK (self);
+  if (latency_changed)
+    gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
+}
+
+static void
+gst_vamp_sample_get_property (GObject * object, guint prop_id, GValue * value, GParamSpec * pspec)
+{
+  GstVampSample *self = GST_VAMP_SAMPLE (object);
+  const vamp::SampleSettings & s = self->settings;
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_COARSE_MODEL:
+      g_value_set_string (value, self->coarse_model);
+      break;
+    case PROP_C2F_MODEL:
+      g_value_set_string (value, self->c2f_model);
+      break;
+    case PROP_CODEC_MODEL:
+      g_value_set_string (value, self->codec_model);
+      break;
+    case PROP_DEVICE:
+      g_value_set_string (value, self->device);
+      break;
+    case PROP_STEPS:
+      g_value_set_int (value, s.steps);
+      break;
+    case PROP_C2F_STEPS:
+      g_value_set_int (value, s.c2f_steps);
+      break;
+    case PROP_TEMPERATURE:
+      g_value_set_double (value, s.temperature);
+      break;
+    case PROP_MASK_TEMPERATURE:
+      g_value_set_double (value, s.mask_temperature);
+      break;
+    case PROP_TOP_P:
+      g_value_set_double (value, s.top_p);
+      break;
+    case PROP_SAMPLE_CUTOFF:
+      g_value_set_double (value, s.sample_cutoff);
+      break;
+    case PROP_SEED:
+      g_value_set_int64 (value, self->seed);
+      break;
+    case PROP_FEEDBACK_STEPS:
+      g_value_set_int (value, s.feedback_steps);
+      break;
+    case PROP_CONTEXT_FRAMES:
+      g_value_set_int (value, s.context_frames);
+      break;
+    case PROP_WINDOW_FRAMES:
+      g_value_set_int (value, s.window_frames);
+      break;
+    case PROP_C2F_WINDOW_FRAMES:
+      g_value_set_int (value, s.c2f_window_frames);
+      break;
+    case PROP_GENERATE_UNMASKED:
+      g_value_set_boolean (value, self->generate_unmasked);
+      break;
+    case PROP_PROCESSING_LATENCY:
+      g_value_set_uint64 (value, self->processing_latency);
+      break;
+    case PROP_THREADS:
+      g_value_set_int (value, self->threads);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static std::string
+model_path (const gchar * prop, const char *file)
+{
+  return prop && *prop ? std::string (prop) : vamp::default_model_path (file);
+}
+
+static gboolean
+gst_vamp_sample_load_models (GstVampSample * self)
+{
+  GstVampSamplePrivate *priv = self->priv;
+  GST_OBJECT_LOCK (self);
+  const std::string codec = model_path (self->codec_model, "codec.pth");
+  const std::string coarse = model_path (self->coarse_model, "coarse.pth");
+  const bool use_c2f = g_strcmp0 (self->c2f_model, "none") != 0;
+  const std::string c2f = model_path (self->c2f_model, "c2f.pth");
+  const std::string device = self->device ? self->device : DEFAULT_DEVICE;
+  const int threads = self->threads;
+  GST_OBJECT_UNLOCK (self);
+
+  std::string current = codec;
+  try {
+    vamp::set_cpu_threads (threads);
+    priv->codec = vamp::CodecModel::open (codec, device);
+    current = coarse;
+    priv->coarse = vamp::TransformerModel::open (coarse, priv->codec, device);
+    if (use_c2f) {
+      current = c2f;
+      priv->c2f = vamp::TransformerModel::open (c2f, priv->codec, device);
+    }
+  } catch (const std::exception & e) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load model \"%s\".",
+            current.c_str ()), ("%s", e.what ()));
+    priv->codec.reset ();
+    priv->coarse.reset ();
+    priv->c2f.reset ();
+    return FALSE;
+  }
+  if (vamp::is_untrained_default (coarse))
+    GST_WARNING_OBJECT (self, "using the default model set, which is UNTRAINED (random weights): "
+        "the output is noise-like; set the model properties or VAMPNET_MODELS to real weights");
+  return TRUE;
+}
+
+static void
+gst_vamp_sample_reset_stream (GstVampSample * self)
+{
+  GstVampSamplePrivate *priv = self->priv;
+  priv->queue.clear ();
+  priv->queued_frames = 0;
+  priv->eos = false;
+  priv->base_ts = GST_CLOCK_TIME_NONE;
+  priv->frames_out = 0;
+  if (priv->sampler)
+    priv->sampler->reset ();
+}
+
+static GstStateChangeReturn
+gst_vamp_sample_change_state (GstElement * element, GstStateChange transition)
+{
+  GstVampSample *self = GST_VAMP_SAMPLE (element);
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !gst_vamp_sample_load_models (self))
+    return GST_STATE_CHANGE_FAILURE;
+
+  GstStateChangeReturn ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    std::lock_guard < std::mutex > guard (self->priv->lock);
+    gst_vamp_sample_reset_stream (self);
+    self->priv->sampler.reset ();
+    self->priv->configured = false;
+    self->priv->coarse.reset ();
+    self->priv->c2f.reset ();
+    self->priv->codec.reset ();
+  }
+  return ret;
+}
+
+/* Checks new input caps against the models and prepares the output caps. Lock held. */
+static gboolean
+gst_vamp_sample_set_caps (GstVampSample * self, GstCaps * caps)
+{
+  GstVampSamplePrivate *priv = self->priv;
+  VampTokensInfo in;
+  if (!vamp_tokens_info_from_caps (&in, caps)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("invalid token caps %" GST_PTR_FORMAT, caps));
+    return FALSE;
+  }
+  const vamp::CodecInfo & codec = priv->codec->info ();
+  if (in.codec_id[0] && codec.id != in.codec_id) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Tokens come from another codec."),
+        ("stream codec-id %s, codec-model %s has id %s", in.codec_id,
+            priv->codec->path ().c_str (), codec.id.c_str ()));
+    return FALSE;
+  }
+  if (!in.has_mask && !self->generate_unmasked) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("The token stream has no mask."),
+        ("vampsample generates the masked tokens of its input: put vampmask in front of it "
+            "(e.g. vampmask periodic-prompt=7), or set generate-unmasked=true to generate "
+            "everything"));
+    return FALSE;
+  }
+  if (in.hop_length != codec.hop_length || in.rate != codec.sample_rate) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Tokens do not fit the codec."),
+        ("stream %d Hz hop %d, codec %d Hz hop %d", in.rate, in.hop_length, codec.sample_rate,
+            codec.hop_length));
+    return FALSE;
+  }
+
+  GST_OBJECT_LOCK (self);
+  vamp::SampleSettings settings = self->settings;
+  settings.seed = self->seed >= 0 ? (guint64) self->seed : g_random_int ();
+  GST_OBJECT_UNLOCK (self);
+  try {
+    priv->sampler.reset (new vamp::StreamSampler (priv->coarse, priv->c2f, settings, in.codebooks));
+  } catch (const std::exception & e) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("%s", e.what ()));
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "seed %" G_GUINT64_FORMAT, settings.seed);
+  priv->in_info = in;
+  priv->out_info = in;
+  priv->out_info.has_mask = FALSE;
+  priv->out_info.codebooks = priv->sampler->codebooks_out ();
+  g_strlcpy (priv->out_info.codec_id, codec.id.c_str (), sizeof (priv->out_info.codec_id));
+  gst_clear_caps (&priv->pending_caps);
+  priv->pending_caps = vamp_tokens_info_to_caps (&priv->out_info);
+  priv->configured = true;
+  return TRUE;
+}
+
+static gboolean
+gst_vamp_sample_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
+{
+  GstVampSample *self = GST_VAMP_SAMPLE (parent);
+  GstVampSamplePrivate *priv = self->priv;
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_CAPS:{
+      GstCaps *caps;
+      gst_event_parse_caps (event, &caps);
+      std::lock_guard < std::mutex > guard (priv->lock);
+      gboolean ok = gst_vamp_sample_set_caps (self, caps);
+      gst_event_unref (event);
+      return ok;
+    }
+    case GST_EVENT_SEGMENT:{
+      /* Sent by the streaming thread ahead of its next buffer, in order. */
+      std::lock_guard < std::mutex > guard (priv->lock);
+      gst_clear_event (&priv->pending_segment);
+      priv->pending_segment = event;
+      return TRUE;
+    }
+    case GST_EVENT_EOS:{
+      std::lock_guard < std::mutex > guard (priv->lock);
+      priv->eos = true;
+      priv->cond.notify_all ();
+      gst_event_unref (event);  /* the streaming thread sends EOS after the last window */
+      return TRUE;
+    }
+    case GST_EVENT_FLUSH_START:{
+      {
+        std::lock_guard < std::mutex > guard (priv->lock);
+        priv->flushing = true;
+        priv->cond.notify_all ();
+      }
+      gboolean ret = gst_pad_push_event (self->srcpad, event);
+      gst_pad_pause_task (self->srcpad);
+      return ret;
+    }
+    case GST_EVENT_FLUSH_STOP:{
+      {
+        std::lock_guard < std::mutex > guard (priv->lock);
+        gst_vamp_sample_reset_stream (self);
+        priv->flushing = false;
+      }
+      gboolean ret = gst_pad_push_event (self->srcpad, event);
+      gst_pad_start_task (self->srcpad, (GstTaskFunction) gst_vamp_sample_loop, self, NULL);
+      return ret;
+    }
+    default:
+      return gst_pad_event_default (pad, parent, event);
+  }
+}
+
+static GstFlowReturn
+gst_vamp_sample_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
+{
+  GstVampSample *self = GST_VAMP_SAMPLE (parent);
+  GstVampSamplePrivate *priv = self->priv;
+  std::unique_lock < std::mutex > guard (priv->lock);
+
+  if (!priv->configured) {
+    gst_buffer_unref (buf);
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("no caps before the first buffer"));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  const VampTokensInfo & in = priv->in_info;
+  const gsize size = gst_buffer_get_size (buf), frame_bytes = vamp_tokens_frame_bytes (&in);
+  if (size % frame_bytes != 0) {
+    gst_buffer_unref (buf);
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Token buffer is not a whole number of frames."),
+        ("%" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT " per frame", size, frame_bytes));
+    return GST_FLOW_ERROR;
+  }
+  PendingInput input;
+  input.frames = size / frame_bytes;
+  const gsize n = input.frames * in.codebooks;
+  input.tokens.resize (n);
+  gst_buffer_extract (buf, 0, input.tokens.data (), n * 2);
+  for (auto & t : input.tokens)
+    t = GUINT16_FROM_LE (t);
+  if (in.has_mask) {
+    input.mask.resize (n);
+    gst_buffer_extract (buf, n * 2, input.mask.data (), n);
+  }
+  if (!GST_CLOCK_TIME_IS_VALID (priv->base_ts))
+    priv->base_ts = GST_BUFFER_PTS_IS_VALID (buf) ? GST_BUFFER_PTS (buf) : 0;
+  gst_buffer_unref (buf);
+
+  /* Bound the queue to a few windows so a slow sampler holds back upstream. */
+  const size_t limit = 4 * (size_t) self->settings.window_frames;
+  priv->cond.wait (guard, [&] { return priv->flushing || priv->queued_frames < limit; });
+  if (priv->flushing)
+    return GST_FLOW_FLUSHING;
+  priv->queued_frames += input.frames;
+  priv->queue.push_back (std::move (input));
+  priv->cond.notify_all ();
+  return GST_FLOW_OK;
+}
+
+/* Sends pending caps/segment, then the generated frames in `tokens`. Lock not held. */
+static GstFlowReturn
+gst_vamp_sample_push (GstVampSample * self, GstCaps * caps, GstEvent * segment,
+    std::vector < uint16_t > &tokens)
+{
+  GstVampSamplePrivate *priv = self->priv;
+  if (caps) {
+    gst_pad_push_event (self->srcpad, gst_event_new_caps (caps));
+    gst_caps_unref (caps);
+  }
+  if (segment)
+    gst_pad_push_event (self->srcpad, segment);
+  if (tokens.empty ())
+    return GST_FLOW_OK;
+
+  const VampTokensInfo & out = priv->out_info;
+  const guint64 n_frames = tokens.size () / out.codebooks;
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, tokens.size () * 2, NULL);
+  GstMapInfo map;
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  for (gsize i = 0; i < tokens.size (); ++i)
+    GST_WRITE_UINT16_LE (map.data + 2 * i, tokens[i]);
+  gst_buffer_unmap (buf, &map);
+  tokens.clear ();
+
+  GST_BUFFER_PTS (buf) = priv->base_ts + vamp_tokens_frames_to_time (&out, priv->frames_out);
+  GST_BUFFER_DURATION (buf) = priv->base_ts + vamp_tokens_frames_to_time (&out,
+      priv->frames_out + n_frames) - GST_BUFFER_PTS (buf);
+  GST_BUFFER_OFFSET (buf) = priv->frames_out;
+  GST_BUFFER_OFFSET_END (buf) = priv->frames_out + n_frames;
+  if (priv->frames_out == 0)
+    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+  priv->frames_out += n_frames;
+  return gst_pad_push (self->srcpad, buf);
+}
+
+static void
+gst_vamp_sample_post_stats (GstVampSample * self, guint64 window, size_t frames, double seconds)
+{
+  const VampTokensInfo & out = self->priv->out_info;
+  const double audio_seconds = (double) frames * out.hop_length / out.rate;
+  const int steps = self->settings.steps + self->settings.c2f_steps;
+  GstStructure *s = gst_structure_new ("vampsample",
+      "window", G_TYPE_UINT64, window,
+      "frames", G_TYPE_INT, (gint) frames,
+      "seconds", G_TYPE_DOUBLE, seconds,
+      "realtime-factor", G_TYPE_DOUBLE, audio_seconds > 0 ? seconds / audio_seconds : 0.0,
+      "steps-per-second", G_TYPE_DOUBLE, seconds > 0 ? steps / seconds : 0.0, NULL);
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
+}
+
+/* The streaming thread: waits for a full window (or EOS), generates it, pushes it. */
+static void
+gst_vamp_sample_loop (GstVampSample * self)
+{
+  GstVampSamplePrivate *priv = self->priv;
+  std::unique_lock < std::mutex > guard (priv->lock);
+  priv->cond.wait (guard, [&] {
+        return priv->flushing || priv->eos || !priv->queue.empty () || priv->pending_segment;
+      });
+  if (priv->flushing) {
+    guard.unlock ();
+    gst_pad_pause_task (self->srcpad);
+    return;
+  }
+  /* Hand queued input to the sampler (only this thread touches it). */
+  while (!priv->queue.empty ()) {
+    PendingInput & in = priv->queue.front ();
+    try {
+      priv->sampler->push (in.tokens.data (), in.mask.empty ()? nullptr : in.mask.data (), in.frames);
+    } catch (const std::exception & e) {
+      guard.unlock ();
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Invalid tokens."), ("%s", e.what ()));
+      gst_pad_push_event (self->srcpad, gst_event_new_eos ());
+      gst_pad_pause_task (self->srcpad);
+      return;
+    }
+    priv->queued_frames -= in.frames;
+    priv->queue.pop_front ();
+  }
+  priv->cond.notify_all ();
+  const bool eos = priv->eos;
+  GstCaps *caps = priv->pending_caps;
+  GstEvent *segment = priv->pending_segment;
+  priv->pending_caps = nullptr;
+  priv->pending_segment = nullptr;
+  vamp::SampleSettings settings;
+  GST_OBJECT_LOCK (self);
+  settings = self->settings;
+  GST_OBJECT_UNLOCK (self);
+  guard.unlock ();
+
+  std::vector < uint16_t > tokens;
+  GstFlowReturn ret = GST_FLOW_OK;
+  try {
+    priv->sampler->update (settings);
+    while (ret == GST_FLOW_OK) {
+      const guint64 window = priv->sampler->windows_done ();
+      const auto start = std::chrono::steady_clock::now ();
+      size_t frames = 0;
+      if (priv->sampler->window_ready ())
+        frames = priv->sampler->pull (tokens);
+      else if (eos)
+        frames = priv->sampler->drain (tokens);  /* the last, partial window */
+      if (frames == 0)
+        break;
+      const double secs =
+          std::chrono::duration < double >(std::chrono::steady_clock::now () - start).count ();
+      GST_DEBUG_OBJECT (self, "window %" G_GUINT64_FORMAT ": %zu frames in %.2f s", window,
+          frames, secs);
+      gst_vamp_sample_post_stats (self, window, frames, secs);
+      ret = gst_vamp_sample_push (self, caps, segment, tokens);
+      caps = nullptr;
+      segment = nullptr;
+    }
+  } catch (const std::exception & e) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Generation failed."), ("%s", e.what ()));
+    ret = GST_FLOW_ERROR;
+  }
+  if (caps || segment)
+    ret = gst_vamp_sample_push (self, caps, segment, tokens);
+
+  if (ret == GST_FLOW_OK && eos) {
+    gst_pad_push_event (self->srcpad, gst_event_new_eos ());
+    gst_pad_pause_task (self->srcpad);
+  } else if (ret != GST_FLOW_OK) {
+    GST_DEBUG_OBJECT (self, "pausing: %s", gst_flow_get_name (ret));
+    if (ret == GST_FLOW_EOS || ret < GST_FLOW_EOS) {
+      if (ret != GST_FLOW_EOS)
+        GST_ELEMENT_FLOW_ERROR (self, ret);
+      gst_pad_push_event (self->srcpad, gst_event_new_eos ());
+    }
+    std::lock_guard < std::mutex > g2 (priv->lock);
+    priv->flushing = priv->flushing || ret == GST_FLOW_FLUSHING;
+    priv->cond.notify_all ();
+    gst_pad_pause_task (self->srcpad);
+  }
+}
+
+static gboolean
+gst_vamp_sample_src_activate_mode (GstPad * pad, GstObject * parent, GstPadMode mode,
+    gboolean active)
+{
+  GstVampSample *self = GST_VAMP_SAMPLE (parent);
+  if (mode != GST_PAD_MODE_PUSH)
+    return FALSE;
+  if (active) {
+    std::lock_guard < std::mutex > guard (self->priv->lock);
+    self->priv->flushing = false;
+    return gst_pad_start_task (pad, (GstTaskFunction) gst_vamp_sample_loop, self, NULL);
+  }
+  {
+    std::lock_guard < std::mutex > guard (self->priv->lock);
+    self->priv->flushing = true;
+    self->priv->cond.notify_all ();
+  }
+  return gst_pad_stop_task (pad);
+}
+
+static gboolean
+gst_vamp_sample_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  GstVampSample *self = GST_VAMP_SAMPLE (parent);
+  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return gst_pad_query_default (pad, parent, query);
+
+  if (!gst_pad_peer_query (self->sinkpad, query))
+    return FALSE;
+  gboolean live;
+  GstClockTime min, max;
+  gst_query_parse_latency (query, &live, &min, &max);
+  /* A frame waits for the rest of its window, then for the window's generation. */
+  GST_OBJECT_LOCK (self);
+  const VampTokensInfo info = self->priv->out_info;
+  const gint window = self->settings.window_frames;
+  const GstClockTime budget = self->processing_latency;
+  GST_OBJECT_UNLOCK (self);
+  const GstClockTime ours = (info.rate > 0 ? vamp_tokens_frames_to_time (&info, window) : 0) + budget;
+  GST_DEBUG_OBJECT (self, "our latency %" GST_TIME_FORMAT, GST_TIME_ARGS (ours));
+  min += ours;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += ours;
+  gst_query_set_latency (query, live, min, max);
+  return TRUE;
+}
