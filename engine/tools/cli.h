@@ -1,6 +1,8 @@
 // Shared pieces of vamp-cli: argument parsing and the command table.
 #pragma once
 
+#include <ATen/ATen.h>
+
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -37,6 +39,13 @@ struct Command {
   const char* usage;
   int (*run)(const Args& args);  // returns the exit code; errors are thrown
 };
+
+// The mask options of `vamp-cli mask` (named as vampmask's properties), shared by `vamp`.
+const std::vector<std::string>& mask_option_names();
+// The mask those options describe for codes of `shape` (int64, 1 = generate); beat and onset
+// masks analyse `audio_path`.
+at::Tensor mask_from_args(const Args& a, at::IntArrayRef shape, int sample_rate, int hop,
+                          const std::string& audio_path);
 
 // Each tools/*.cpp file contributes its commands.
 std::vector<Command> codec_commands();

@@ -29,15 +29,19 @@ bool flag(const Args& a, const std::string& name) {
   throw Usage("--" + name + " is a flag, got value '" + v + "'");
 }
 
-int mask_cmd(const Args& a) {
-  a.allow({"codes", "out", "seed", "preset", "audio", "periodic-prompt", "periodic-width",
-           "random-roll", "no-random-roll", "prefix-frames", "suffix-frames",
-           "rand-mask-intensity", "onset-mask-width", "beat-mask-width-ms", "downbeats-only",
-           "dropout", "n-conditioning-codebooks", "upper-codebook-mask", "reference",
-           "sample-rate", "hop"});
-  if (!a.positional().empty()) throw Usage("unexpected argument '" + a.positional()[0] + "'");
-  const std::string codes_path = a.str("codes"), out_path = a.str("out");
+}  // namespace
 
+const std::vector<std::string>& mask_option_names() {
+  static const std::vector<std::string> names{
+      "seed", "preset", "periodic-prompt", "periodic-width", "random-roll", "no-random-roll",
+      "prefix-frames", "suffix-frames", "rand-mask-intensity", "onset-mask-width",
+      "beat-mask-width-ms", "downbeats-only", "dropout", "n-conditioning-codebooks",
+      "upper-codebook-mask", "reference"};
+  return names;
+}
+
+at::Tensor mask_from_args(const Args& a, at::IntArrayRef shape, int sample_rate, int hop,
+                          const std::string& audio_path) {
   mask::MaskParams p;
   if (a.has("preset")) {
     try {
@@ -76,13 +80,12 @@ int mask_cmd(const Args& a) {
   if (!(p.dropout >= 0 && p.dropout <= 1)) throw Usage("--dropout must be in [0, 1]");
 
   mask::MaskContext ctx;
-  ctx.sample_rate = int(a.integer("sample-rate", 44100));
-  ctx.hop = int(a.integer("hop", 768));
+  ctx.sample_rate = sample_rate;
+  ctx.hop = hop;
   if (ctx.sample_rate <= 0 || ctx.hop <= 0) throw Usage("--sample-rate and --hop must be > 0");
-  const bool need_audio = p.onset_mask_width > 0 || p.beat_mask_width_ms > 0;
-  if (need_audio) {
-    if (!a.has("audio")) throw Usage("onset and beat masks need --audio");
-    Audio audio = load_wav(a.str("audio"));
+  if (p.onset_mask_width > 0 || p.beat_mask_width_ms > 0) {
+    if (audio_path.empty()) throw Usage("onset and beat masks need the audio (--audio A.wav)");
+    Audio audio = load_wav(audio_path);
     at::Tensor mono = audio.samples.mean(0).contiguous();
     auto tracker = make_aubio_beat_tracker(audio.sample_rate);
     tracker->push(mono.data_ptr<float>(), size_t(mono.numel()));
@@ -93,13 +96,25 @@ int mask_cmd(const Args& a) {
               << tracker->downbeats().size() << " downbeats, " << tracker->onsets().size()
               << " onsets\n";
   }
+  at::Generator gen = mask::make_generator(uint64_t(a.integer("seed", 0)));
+  return mask::build_mask(shape, p, gen, ctx);
+}
+
+namespace {
+
+int mask_cmd(const Args& a) {
+  std::vector<std::string> known{"codes", "out", "audio", "sample-rate", "hop"};
+  known.insert(known.end(), mask_option_names().begin(), mask_option_names().end());
+  a.allow(known);
+  if (!a.positional().empty()) throw Usage("unexpected argument '" + a.positional()[0] + "'");
+  const std::string codes_path = a.str("codes"), out_path = a.str("out");
 
   at::Tensor codes = load_npy(codes_path);
   if (codes.dim() == 2) codes = codes.unsqueeze(0);
   if (codes.dim() != 3) throw std::runtime_error(codes_path + ": codes must be [B,K,T] or [K,T]");
 
-  at::Generator gen = mask::make_generator(uint64_t(a.integer("seed", 0)));
-  at::Tensor m = mask::build_mask(codes.sizes(), p, gen, ctx);
+  at::Tensor m = mask_from_args(a, codes.sizes(), int(a.integer("sample-rate", 44100)),
+                                int(a.integer("hop", 768)), a.str("audio", ""));
   save_npy(out_path, m);
   std::cout << "mask [" << m.size(0) << "," << m.size(1) << "," << m.size(2) << "]: "
             << m.sum().item<int64_t>() << " of " << m.numel() << " generated\n";

@@ -1,9 +1,12 @@
 // vamp-cli logits / generate / vamp / make-transformer: the transformer and the sampler.
 #include "checkpoint.h"
+#include "codec.h"
+#include "loudness.h"
 #include "npy.h"
 #include "sampler.h"
 #include "tools/cli.h"
 #include "transformer.h"
+#include "wav.h"
 
 #include <iostream>
 #include <numeric>
@@ -22,34 +25,42 @@ const char* kGenerateUsage =
     "    one VampNet.generate call; no mask = generate every non-conditioning codebook;\n"
     "    row b seeded N+b; --top-p 0 (default) = off";
 const char* kVampUsage =
-    "vamp-cli vamp --coarse M.pth --c2f M2.pth --codec C.pth --in CODES.npy --out CODES.npy\n"
-    "      [--mask M.npy] --seed N --steps S [--temperature X] [--top-p X] [--sample-cutoff X]\n"
-    "      [--feedback-steps F] [--time-stretch K] [--coarse-window-frames A] [--c2f-window-frames B]\n"
+    "vamp-cli vamp --coarse M.pth --c2f M2.pth --codec C.pth --in codes.npy|audio.wav --out codes.npy|audio.wav\n"
+    "      [--mask M.npy | mask options of `vamp-cli mask`] --seed N --steps S [--temperature X]\n"
+    "      [--top-p X] [--sample-cutoff X] [--feedback-steps F] [--time-stretch K]\n"
+    "      [--coarse-window-frames A] [--c2f-window-frames B]\n"
     "    the reference app's flow: coarse windows (default 10 s), then coarse-to-fine windows\n"
-    "    (default 3 s) at its fixed settings; no mask = generate everything";
+    "    (default 3 s) at its fixed settings; no mask = generate everything; audio in is mono at the\n"
+    "    codec rate, loudness-normalized to -24 LUFS as the reference does";
 const char* kMakeUsage =
     "vamp-cli make-transformer --preset tiny-coarse|tiny-c2f|full-coarse|full-c2f --seed N --out M.pth\n"
     "    random (untrained) weights in the released checkpoint layout, LoRA keys included";
 
-struct CodecTables {
-  std::vector<at::Tensor> codebooks;
-  int64_t sample_rate = 44100;
-  int64_t hop_length = 768;
-};
+// The codec's raw quantizer tables, which the transformers embed codes with.
+std::vector<at::Tensor> codebooks(const Codec& codec) {
+  std::vector<at::Tensor> books;
+  for (int i = 0; i < codec.config().n_codebooks; ++i) books.push_back(codec.codebook(i));
+  return books;
+}
 
-// The codec's raw quantizer tables and frame rate, straight from its checkpoint.
-CodecTables read_codec(const std::string& path) {
-  Checkpoint ck = load_checkpoint(path);
-  CodecTables c;
-  for (int i = 0; ck.has("quantizer.quantizers." + std::to_string(i) + ".codebook.weight"); ++i)
-    c.codebooks.push_back(ck.at("quantizer.quantizers." + std::to_string(i) + ".codebook.weight"));
-  if (c.codebooks.empty()) ck.fail("no quantizer.quantizers.{i}.codebook.weight: not a codec checkpoint");
-  c.sample_rate = ck.kwarg_int("sample_rate", 44100);
-  if (ck.has_kwarg("decoder_rates")) {
-    auto rates = ck.kwarg_int_list("decoder_rates");
-    c.hop_length = std::accumulate(rates.begin(), rates.end(), int64_t(1), std::multiplies<int64_t>());
-  }
-  return c;
+bool is_wav(const std::string& path) {
+  return path.size() >= 4 && path.compare(path.size() - 4, 4, ".wav") == 0;
+}
+
+// Audio in as the reference app prepares it (vampnet-reference.md 3.8 / codec spec 4.4): mono,
+// -24 LUFS, peak <= 1, right zero-pad to whole frames; then encoded. No resampling here.
+at::Tensor encode_wav(const Codec& codec, const std::string& path) {
+  Audio audio = load_wav(path);
+  const auto& cfg = codec.config();
+  if (audio.sample_rate != cfg.sample_rate)
+    throw std::runtime_error(path + ": " + std::to_string(audio.sample_rate) + " Hz; the codec needs " +
+                             std::to_string(cfg.sample_rate) + " Hz (resample first, e.g. sox in.wav -r " +
+                             std::to_string(cfg.sample_rate) + " out.wav)");
+  at::Tensor x = to_mono(audio.samples.unsqueeze(0));  // [1,1,N]
+  x = ensure_max(normalize(x, cfg.sample_rate, -24.0), 1.0);
+  const int64_t n = x.size(-1), frames = (n + cfg.hop_length - 1) / cfg.hop_length;
+  x = at::constant_pad_nd(x, {0, frames * cfg.hop_length - n});
+  return codec.encode(x).to(at::kCPU);
 }
 
 // Codes from .npy: integer [B,C,T] (or [C,T], batch 1) as int64.
@@ -68,13 +79,6 @@ at::Tensor read_mask(const std::string& path) {
   return m.to(at::kLong);
 }
 
-// HOOK(codec): .wav in/out for `vamp` goes here once engine/codec is in: encode the input with
-// vamp::Codec (preprocess + encode), decode the output codes. Until then codes only.
-void refuse_wav(const std::string& path) {
-  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".wav") == 0)
-    throw Usage(path + ": .wav in/out is not wired yet; pass codes (.npy)");
-}
-
 SamplingParams sampling_args(const Args& a, SamplingParams p) {
   p.steps = int(a.integer("steps"));
   p.temperature = a.number("temperature", p.temperature);
@@ -88,8 +92,8 @@ SamplingParams sampling_args(const Args& a, SamplingParams p) {
 
 int logits_cmd(const Args& a) {
   a.allow({"model", "codec", "codes", "mask", "out"});
-  auto codec = read_codec(a.str("codec"));
-  auto model = Transformer::load(a.str("model"), codec.codebooks);
+  auto codec = Codec::load(a.str("codec"));
+  auto model = Transformer::load(a.str("model"), codebooks(*codec));
   at::Tensor codes = read_codes(a.str("codes"));
   if (a.has("mask")) {
     at::Tensor m = read_mask(a.str("mask"));
@@ -107,8 +111,8 @@ int generate_cmd(const Args& a) {
   SamplingParams p = sampling_args(a, SamplingParams());
   const uint64_t seed = uint64_t(a.integer("seed"));
   const std::string out = a.str("out");
-  auto codec = read_codec(a.str("codec"));
-  auto model = Transformer::load(a.str("model"), codec.codebooks);
+  auto codec = Codec::load(a.str("codec"));
+  auto model = Transformer::load(a.str("model"), codebooks(*codec));
   at::Tensor codes = read_codes(a.str("codes"));
   at::Tensor mask = a.has("mask") ? read_mask(a.str("mask")) : at::Tensor();
   auto gens = row_generators(seed, codes.size(0));
@@ -117,27 +121,43 @@ int generate_cmd(const Args& a) {
 }
 
 int vamp_cmd(const Args& a) {
-  a.allow({"coarse", "c2f", "codec", "in", "out", "mask", "seed", "steps", "temperature", "top-p", "sample-cutoff",
-           "feedback-steps", "time-stretch", "coarse-window-frames", "c2f-window-frames"});
+  std::vector<std::string> known{"coarse", "c2f", "codec", "in", "out", "mask", "seed", "steps", "temperature",
+                                 "top-p", "sample-cutoff", "feedback-steps", "time-stretch",
+                                 "coarse-window-frames", "c2f-window-frames"};
+  known.insert(known.end(), mask_option_names().begin(), mask_option_names().end());
+  a.allow(known);
   const std::string in = a.str("in"), out = a.str("out");
-  refuse_wav(in);
-  refuse_wav(out);
   VampParams p;
   p.coarse = sampling_args(a, SamplingParams());
   p.feedback_steps = int(a.integer("feedback-steps", 1));
   p.time_stretch = int(a.integer("time-stretch", 1));
   const uint64_t seed = uint64_t(a.integer("seed"));
-  auto codec = read_codec(a.str("codec"));
-  p.coarse_window = a.integer("coarse-window-frames", seconds_to_frames(10.0, codec.sample_rate, codec.hop_length));
-  p.c2f_window = a.integer("c2f-window-frames", seconds_to_frames(3.0, codec.sample_rate, codec.hop_length));
+  auto codec = Codec::load(a.str("codec"));
+  const auto& cfg = codec->config();
+  p.coarse_window = a.integer("coarse-window-frames", seconds_to_frames(10.0, cfg.sample_rate, cfg.hop_length));
+  p.c2f_window = a.integer("c2f-window-frames", seconds_to_frames(3.0, cfg.sample_rate, cfg.hop_length));
   if (p.feedback_steps < 1 || p.time_stretch < 1 || p.coarse_window < 1 || p.c2f_window < 1)
     throw Usage("--feedback-steps, --time-stretch and the window sizes must be >= 1");
-  auto coarse = Transformer::load(a.str("coarse"), codec.codebooks);
-  auto c2f = Transformer::load(a.str("c2f"), codec.codebooks);
-  at::Tensor codes = read_codes(in);
-  at::Tensor mask = a.has("mask") ? read_mask(a.str("mask")) : at::ones_like(codes);
+  auto coarse = Transformer::load(a.str("coarse"), codebooks(*codec));
+  auto c2f = Transformer::load(a.str("c2f"), codebooks(*codec));
+  at::Tensor codes = is_wav(in) ? encode_wav(*codec, in) : read_codes(in);
+
+  // The prompt: a mask file, or mask options as vampmask's properties, or generate everything.
+  bool mask_options = false;
+  for (const auto& name : mask_option_names()) mask_options = mask_options || (name != "seed" && a.has(name));
+  at::Tensor mask;
+  if (a.has("mask")) mask = read_mask(a.str("mask"));
+  else if (mask_options)
+    mask = mask_from_args(a, codes.sizes(), int(cfg.sample_rate), int(cfg.hop_length), is_wav(in) ? in : "");
+  else mask = at::ones_like(codes);
   if (mask.dim() == 2) mask = mask.unsqueeze(0);
-  save_npy(out, vamp::vamp(*coarse, c2f.get(), codes, mask, p, seed));
+
+  at::Tensor result = vamp::vamp(*coarse, c2f.get(), codes, mask, p, seed);
+  if (is_wav(out)) {
+    save_wav(out, {codec->decode(result).to(at::kCPU)[0], int(cfg.sample_rate)});
+  } else {
+    save_npy(out, result);
+  }
   return 0;
 }
 
