@@ -1,6 +1,7 @@
 #!/bin/sh
 # gst-vampnet on a fresh Debian 12 machine (root or sudo):
-#   ./setup.sh demo   install what is missing, build, run the main pipeline -> out/demo.wav
+#   ./setup.sh demo [in-audio]   install what is missing, build, run the main pipeline (a streaming
+#                     variation of in-audio, or of a synthesized input) -> out/demo.wav
 #   ./setup.sh test   install what is missing, build, run the whole test suite
 #   ./setup.sh build  install and build only
 # A second run installs and rebuilds only what changed.
@@ -10,7 +11,8 @@ cd "$(dirname "$0")"
 PACKAGES="build-essential meson ninja-build pkg-config cmake ccache zlib1g-dev
   libtorch-dev libopenblas0-openmp python3-torch
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
-  gstreamer1.0-plugins-base gstreamer1.0-plugins-good check libaubio-dev"
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good check libaubio-dev
+  libpng-dev python3-gi gir1.2-gstreamer-1.0"
 
 install_missing() {
   missing=""
@@ -39,7 +41,7 @@ build
 case "${1:-build}" in
   demo)
     mkdir -p out
-    pipelines/roundtrip.sh out/demo.wav
+    pipelines/vary-file.sh "${2:-}" out/demo.wav
     ;;
   test)
     # One test at a time: each uses both cores.

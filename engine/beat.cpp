@@ -1,7 +1,9 @@
 // beat: aubio-based beat/downbeat/onset tracker. See beat.h.
 #include "beat.h"
 
+#ifdef VAMP_HAVE_AUBIO
 #include <aubio/aubio.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -9,6 +11,7 @@
 
 namespace vamp {
 
+#ifdef VAMP_HAVE_AUBIO
 namespace {
 
 class AubioBeatTracker final : public BeatTracker {
@@ -190,6 +193,11 @@ std::unique_ptr<BeatTracker> make_aubio_beat_tracker(int sample_rate,
                                                      const BeatTrackerOptions& opt) {
   return std::make_unique<AubioBeatTracker>(sample_rate, opt);
 }
+#else
+std::unique_ptr<BeatTracker> make_aubio_beat_tracker(int, const BeatTrackerOptions&) {
+  throw std::runtime_error("beat tracking is unavailable: this build has no aubio (-Daubio)");
+}
+#endif
 
 double beat_f_measure(const std::vector<double>& estimated, const std::vector<double>& reference,
                       double window, double min_time) {

@@ -49,7 +49,9 @@ void snake_(const Snake& s, at::Tensor& x) {
   x.add_(t);
 }
 
-at::Tensor conv(const Conv& c, const at::Tensor& x) {
+// The input is brought to the weight's type (bf16 mode: Snake hands back fp32 temporaries).
+at::Tensor conv(const Conv& c, const at::Tensor& x_in) {
+  const at::Tensor x = x_in.scalar_type() == c.w.scalar_type() ? x_in : x_in.to(c.w.scalar_type());
   if (c.transpose)
     return at::conv_transpose1d(x, c.w, c.b, c.stride, c.pad, /*output_padding=*/0, /*groups=*/1,
                                 c.dilation);
@@ -436,11 +438,11 @@ std::string weights_id(const Checkpoint& ck) {
 
 Codec::~Codec() = default;
 
-std::shared_ptr<Codec> Codec::load(const std::string& path, at::Device device) {
-  return from_checkpoint(load_checkpoint(path), device);
+std::shared_ptr<Codec> Codec::load(const std::string& path, at::Device device, Precision precision) {
+  return from_checkpoint(load_checkpoint(path), device, precision);
 }
 
-std::shared_ptr<Codec> Codec::from_checkpoint(const Checkpoint& ck, at::Device device) {
+std::shared_ptr<Codec> Codec::from_checkpoint(const Checkpoint& ck, at::Device device, Precision precision) {
   at::NoGradGuard no_grad;
   std::shared_ptr<Codec> codec(new Codec());
   codec->device_ = device;
@@ -515,6 +517,33 @@ std::shared_ptr<Codec> Codec::from_checkpoint(const Checkpoint& ck, at::Device d
   codec->enc_context_ = std::max<int64_t>({enc_left, enc_right, 0}) + 1;
   codec->dec_context_ = std::max<int64_t>({-df.first, df.second, 0}) + 1;
   codec->id_ = weights_id(ck);
+
+  // bf16: encoder and decoder convolutions converted once (the quantizer stays fp32).
+  codec->precision_ = resolve_precision(precision, /*for_codec=*/true, &codec->precision_note_);
+  if (codec->precision_ == Precision::BF16) {
+    auto lowp = [](Conv& cv) {
+      cv.w = cv.w.to(at::kBFloat16).contiguous();
+      cv.b = cv.b.to(at::kBFloat16);
+    };
+    auto lowp_unit = [&](Unit& u) {
+      lowp(u.c1);
+      lowp(u.c3);
+    };
+    lowp(w.enc_in);
+    for (auto& blk : w.enc_blocks) {
+      for (auto& u : blk.units) lowp_unit(u);
+      lowp(blk.down);
+    }
+    lowp(w.enc_out);
+    lowp(w.dec_in);
+    for (auto& blk : w.dec_blocks) {
+      // blk.up stays fp32: libtorch 1.13 sends bf16 conv_transpose1d to the non-transposed oneDNN
+      // kernel and fails; the upsamplers are ~10% of the decoder's MACs.
+      for (auto& rb : blk.mrf)
+        for (auto& u : rb) lowp_unit(u);
+    }
+    lowp(w.dec_out);
+  }
   return codec;
 }
 
@@ -535,7 +564,7 @@ at::Tensor Codec::encoder_latent(const at::Tensor& audio) const {
     x = conv(blk.down, x);
   }
   snake_(w.enc_snake, x);
-  return conv(w.enc_out, x);
+  return conv(w.enc_out, x).to(at::kFloat);
 }
 
 Codec::Quantized Codec::quantize(const at::Tensor& latent) const {
@@ -616,6 +645,7 @@ at::Tensor Codec::decode_latent(const at::Tensor& z) const {
   }
   snake_(w.dec_snake, x);
   x = conv(w.dec_out, x);
+  if (x.scalar_type() != at::kFloat) x = x.to(at::kFloat);
   return x.tanh_();
 }
 

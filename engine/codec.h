@@ -8,6 +8,7 @@
 #pragma once
 
 #include "checkpoint.h"
+#include "precision.h"
 
 #include <ATen/ATen.h>
 
@@ -38,12 +39,19 @@ class Codec {
  public:
   // Loads a LAC checkpoint (released layout, or the parametrizations.weight.original0/1 names).
   // Throws CheckpointError naming file, key and shapes on any inconsistency.
-  static std::shared_ptr<Codec> load(const std::string& path, at::Device device = at::kCPU);
-  static std::shared_ptr<Codec> from_checkpoint(const Checkpoint& ckpt, at::Device device = at::kCPU);
+  // precision: fp32 (exact), or bf16: encoder and decoder convolutions with bfloat16 weights and
+  // activations through oneDNN, Snake evaluated in fp32 and rounded once, the quantizer and the
+  // final tanh in fp32. Auto/int8/unsupported requests resolve as resolve_precision(.., true).
+  static std::shared_ptr<Codec> load(const std::string& path, at::Device device = at::kCPU,
+                                     Precision precision = Precision::FP32);
+  static std::shared_ptr<Codec> from_checkpoint(const Checkpoint& ckpt, at::Device device = at::kCPU,
+                                                Precision precision = Precision::FP32);
   ~Codec();
 
   const CodecConfig& config() const { return config_; }
   at::Device device() const { return device_; }
+  Precision precision() const { return precision_; }                    // fp32 or bf16
+  const std::string& precision_note() const { return precision_note_; }  // why the request changed, or ""
   // 8 hex digits: CRC-32 over the raw bytes of every state_dict tensor in file order.
   const std::string& id() const { return id_; }
 
@@ -83,6 +91,8 @@ class Codec {
   Codec() = default;
   CodecConfig config_;
   at::Device device_ = at::kCPU;
+  Precision precision_ = Precision::FP32;
+  std::string precision_note_;
   std::string id_;
   int64_t enc_context_ = 0, dec_context_ = 0;
   std::unique_ptr<CodecWeights> w_;

@@ -31,6 +31,12 @@ std::vector<at::Generator> row_generators(uint64_t seed, int64_t batch) {
   return gens;
 }
 
+std::vector<at::Generator> row_generators(const std::vector<uint64_t>& seeds) {
+  std::vector<at::Generator> gens;
+  for (uint64_t s : seeds) gens.push_back(at::make_generator<at::CPUGeneratorImpl>(s));
+  return gens;
+}
+
 namespace {
 
 // "b c t -> b (t c)" and back.
@@ -127,7 +133,7 @@ at::Tensor generate(const Transformer& model, const at::Tensor& codes_in, const 
     const bool sample = double(i) / double(S) <= params.sample_cutoff;
     const float gamma = schedule_gamma(r);
     const float mask_temp = (1.0f - r) * float(params.mask_temperature);
-    at::Tensor logits = model.token_logits(zm).to(at::kCPU);  // [B, N, V]
+    at::Tensor logits = model.token_logits(zm).to(at::kCPU, at::kFloat);  // [B, N, V]
     at::Tensor flat = flatten_tc(zm.narrow(1, Ncc, Cp));      // [B, N]
     at::Tensor masked = flat.eq(MASK);
     tok_all = at::empty({B, N}, at::kLong);
@@ -191,6 +197,16 @@ void check_vamp_inputs(const Transformer& coarse, const at::Tensor& codes, const
 
 at::Tensor coarse_vamp(const Transformer& coarse, const at::Tensor& codes, const at::Tensor& mask,
                        const SamplingParams& params, int64_t window, uint64_t seed, std::vector<at::Generator>& gens) {
+  std::vector<uint64_t> seeds;
+  for (int64_t b = 0; b < codes.size(0); ++b) seeds.push_back(seed + uint64_t(b));
+  return coarse_vamp(coarse, codes, mask, params, window, seeds, gens);
+}
+
+at::Tensor coarse_vamp(const Transformer& coarse, const at::Tensor& codes, const at::Tensor& mask,
+                       const SamplingParams& params, int64_t window, const std::vector<uint64_t>& seeds,
+                       std::vector<at::Generator>& gens) {
+  if (int64_t(seeds.size()) != codes.size(0) || int64_t(gens.size()) < codes.size(0))
+    throw std::invalid_argument("coarse_vamp needs one seed and one generator per row");
   const int64_t B = codes.size(0), T = codes.size(2), Cc = coarse.n_codebooks();
   if (window < 1) throw std::invalid_argument("coarse window must be >= 1 frame");
   at::Tensor cz = codes.narrow(1, 0, Cc);
@@ -206,7 +222,7 @@ at::Tensor coarse_vamp(const Transformer& coarse, const at::Tensor& codes, const
         mchunk[b].select(1, 0).zero_();
         mchunk[b].select(1, len - 1).zero_();
       }
-      gens[size_t(b)].set_current_seed(seed + uint64_t(b));
+      gens[size_t(b)].set_current_seed(seeds[size_t(b)]);
     }
     at::Tensor start = chunk.masked_fill(mchunk.to(at::kBool), coarse.mask_token());
     out.push_back(generate(coarse, start, mchunk, params, gens));
@@ -243,12 +259,24 @@ at::Tensor coarse_to_fine(const Transformer& c2f, const at::Tensor& codes, const
 
 at::Tensor vamp(const Transformer& coarse, const Transformer* c2f, const at::Tensor& codes_in,
                 const at::Tensor& mask_in, const VampParams& p, uint64_t seed, at::Tensor* coarse_out) {
+  std::vector<uint64_t> seeds;
+  for (int64_t b = 0; codes_in.defined() && codes_in.dim() == 3 && b < codes_in.size(0); ++b)
+    seeds.push_back(seed + uint64_t(b));
+  return vamp(coarse, c2f, codes_in, mask_in, p, seeds, coarse_out);
+}
+
+at::Tensor vamp(const Transformer& coarse, const Transformer* c2f, const at::Tensor& codes_in,
+                const at::Tensor& mask_in, const VampParams& p, const std::vector<uint64_t>& seeds,
+                at::Tensor* coarse_out) {
   at::NoGradGuard no_grad;
   check_vamp_inputs(coarse, codes_in, mask_in);
   if (p.time_stretch < 1) throw std::invalid_argument("time stretch must be >= 1");
   if (p.feedback_steps < 1) throw std::invalid_argument("feedback steps must be >= 1");
   at::Tensor z = codes_in.to(at::kCPU, at::kLong);
   const int64_t B = z.size(0);
+  if (int64_t(seeds.size()) != B)
+    throw std::invalid_argument("vamp needs one seed per row: " + std::to_string(B) + " rows, " +
+                                std::to_string(seeds.size()) + " seeds");
   at::Tensor mask = mask_in.to(at::kCPU, at::kLong).expand({B, z.size(1), z.size(2)}).contiguous();
   if (p.time_stretch > 1) {
     const int64_t K = p.time_stretch;
@@ -258,9 +286,9 @@ at::Tensor vamp(const Transformer& coarse, const Transformer* c2f, const at::Ten
     added.slice(2, 0, added.size(2), K).zero_();
     mask = mask.to(at::kBool).logical_or(added.to(at::kBool)).to(at::kLong);
   }
-  std::vector<at::Generator> gens = row_generators(seed, B);
+  std::vector<at::Generator> gens = row_generators(seeds);
   at::Tensor zv = z;
-  for (int f = 0; f < p.feedback_steps; ++f) zv = coarse_vamp(coarse, zv, mask, p.coarse, p.coarse_window, seed, gens);
+  for (int f = 0; f < p.feedback_steps; ++f) zv = coarse_vamp(coarse, zv, mask, p.coarse, p.coarse_window, seeds, gens);
   if (coarse_out) *coarse_out = zv;
   if (!c2f) return zv;
   return coarse_to_fine(*c2f, zv, mask, p.c2f, p.c2f_window, gens);

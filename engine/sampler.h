@@ -43,6 +43,8 @@ struct SamplingParams {
 
 // One generator per batch row: row b seeded seed + b (CPU generators, the reference's stream).
 std::vector<at::Generator> row_generators(uint64_t seed, int64_t batch);
+// One generator per row with its own seed (rows of different streams batched together).
+std::vector<at::Generator> row_generators(const std::vector<uint64_t>& seeds);
 
 // What one step of generate did, for debugging against the reference's per-step traces.
 struct StepTrace {
@@ -101,6 +103,10 @@ int64_t seconds_to_frames(double seconds, int64_t sample_rate, int64_t hop_lengt
 at::Tensor coarse_vamp(const Transformer& coarse, const at::Tensor& codes, const at::Tensor& mask,
                        const SamplingParams& params, int64_t window, uint64_t seed,
                        std::vector<at::Generator>& gens);
+// The same with row b re-seeded seeds[b] (one seed per row) instead of seed + b.
+at::Tensor coarse_vamp(const Transformer& coarse, const at::Tensor& codes, const at::Tensor& mask,
+                       const SamplingParams& params, int64_t window, const std::vector<uint64_t>& seeds,
+                       std::vector<at::Generator>& gens);
 
 // Coarse-to-fine stage (Interface.coarse_to_fine): codes padded with zero codebooks up to
 // c2f.n_codebooks() (generated), mask's conditioning rows set to 0, windows of `window` frames with
@@ -114,6 +120,12 @@ at::Tensor coarse_to_fine(const Transformer& c2f, const at::Tensor& codes, const
 // given) receives the coarse stage's output (coarse codebooks generated, the rest the input's).
 at::Tensor vamp(const Transformer& coarse, const Transformer* c2f, const at::Tensor& codes,
                 const at::Tensor& mask, const VampParams& params, uint64_t seed,
+                at::Tensor* coarse_out = nullptr);
+// The same with one seed per row (seeds.size() == B): row b uses seeds[b] where the call above
+// uses seed + b, so vamp(..., seed) == vamp(..., {seed, seed + 1, ...}). This is how the
+// scheduler batches windows of different streams: each row's tokens equal its window run alone.
+at::Tensor vamp(const Transformer& coarse, const Transformer* c2f, const at::Tensor& codes,
+                const at::Tensor& mask, const VampParams& params, const std::vector<uint64_t>& seeds,
                 at::Tensor* coarse_out = nullptr);
 
 }  // namespace vamp

@@ -2,6 +2,7 @@
 // results equal whole-signal ones, and VampNet windows that keep generated output as prompt.
 #include "codec.h"
 #include "sampler.h"
+#include "scheduler.h"
 #include "vamp.h"
 
 #include <algorithm>
@@ -149,8 +150,8 @@ size_t StreamDecoder::run(int64_t f0, int64_t f1, std::vector<float>& out) {
 // --- StreamSampler --------------------------------------------------------------------------
 
 StreamSampler::StreamSampler(std::shared_ptr<TransformerModel> coarse, std::shared_ptr<TransformerModel> c2f,
-                             const SampleSettings& settings, int codebooks_in)
-    : coarse_(std::move(coarse)), c2f_(std::move(c2f)), settings_(settings), k_in_(codebooks_in) {
+                             const SampleSettings& settings, int codebooks_in, const BatchSettings& batch)
+    : coarse_(std::move(coarse)), c2f_(std::move(c2f)), settings_(settings), batch_(batch), k_in_(codebooks_in) {
   const int k_model = c2f_ ? c2f_->n_codebooks() : coarse_->n_codebooks();
   k_out_ = std::max(k_in_, k_model);
   if (k_in_ < 1 || k_in_ > coarse_->codec()->info().n_codebooks)
@@ -158,6 +159,7 @@ StreamSampler::StreamSampler(std::shared_ptr<TransformerModel> coarse, std::shar
                              std::to_string(coarse_->codec()->info().n_codebooks));
   if (settings_.window_frames < 1 || settings_.context_frames < 0)
     throw std::runtime_error("window-frames must be >= 1 and context-frames >= 0");
+  scheduler_ = Scheduler::shared(coarse_, c2f_, batch_.precision);
 }
 
 StreamSampler::~StreamSampler() = default;
@@ -168,6 +170,7 @@ void StreamSampler::reset() {
   history_.clear();
   pending_ = 0;
   windows_ = 0;
+  cancelled_ = false;
 }
 
 void StreamSampler::update(const SampleSettings& s) {
@@ -178,6 +181,16 @@ void StreamSampler::update(const SampleSettings& s) {
   settings_.top_p = s.top_p;
   settings_.sample_cutoff = s.sample_cutoff;
   settings_.feedback_steps = s.feedback_steps;
+}
+
+void StreamSampler::update_batch(int max_batch, int64_t timeout_ns) {
+  batch_.max_batch = max_batch;
+  batch_.timeout_ns = timeout_ns;
+}
+
+void StreamSampler::cancel() {
+  cancelled_ = true;
+  scheduler_->cancel(this);
 }
 
 void StreamSampler::push(const uint16_t* tokens, const uint8_t* mask, size_t n_frames) {
@@ -231,9 +244,19 @@ size_t StreamSampler::run(int64_t n_new, std::vector<uint16_t>& out) {
   params.feedback_steps = settings_.feedback_steps;
   params.coarse_window = T;  // one coarse pass per window: the context reaches every new frame
   params.c2f_window = settings_.c2f_window_frames;
-  at::Tensor result = vamp(*coarse_->transformer(), c2f_ ? c2f_->transformer().get() : nullptr, codes, mask, params,
-                           settings_.seed + uint64_t(windows_));
-  result = result[0].to(at::kCPU).t().contiguous();  // [T][k_out]
+  // Through the shared scheduler: alone or batched with other streams' windows, the same tokens.
+  Scheduler::Window w;
+  w.codes = codes;
+  w.mask = mask;
+  w.params = params;
+  w.seed = settings_.seed + uint64_t(windows_);
+  w.max_batch = batch_.max_batch > 0 ? batch_.max_batch : scheduler_->device().is_cuda() ? 8 : 1;
+  w.timeout = std::chrono::nanoseconds(std::max<int64_t>(0, batch_.timeout_ns));
+  w.owner = this;
+  w.cancelled = &cancelled_;
+  Scheduler::Result done = scheduler_->run(std::move(w));
+  last_batch_ = done.batch_size;
+  at::Tensor result = done.tokens[0].to(at::kCPU).t().contiguous();  // [T][k_out]
   const int64_t* r = result.data_ptr<int64_t>() + ctx * k_out_;
   const size_t first = out.size();
   for (int64_t i = 0; i < n_new * k_out_; ++i) out.push_back(uint16_t(r[i]));

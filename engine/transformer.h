@@ -7,11 +7,19 @@
 // 1/sqrt(d_head) attention scale folded into the queries when it is a power of two, which is exact).
 // The relative position bias (layer 0's table, shared by all layers) is computed once per sequence
 // length and cached. A Transformer is immutable after load and safe to use from several threads.
+//
+// Precision (precision.h): fp32 is the exact path above. bf16 converts the linear weights (QKV, fc,
+// w_1, w_2, classifier) to bfloat16 once at load and runs those GEMMs through oneDNN; int8 packs
+// QKV and w_1 as per-output-channel int8 at load and quantizes activations per call (quantized::
+// linear_dynamic), the other three maps as in bf16. In both, embedding, RMSNorm, attention,
+// softmax and the residual stream are fp32.
 #pragma once
 
 #include "checkpoint.h"
+#include "precision.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/ivalue.h>
 
 #include <cstdint>
 #include <map>
@@ -44,11 +52,14 @@ class Transformer {
   // (quantizer.quantizers.{i}.codebook.weight, [vocab_size, latent_dim]), at least n_codebooks of
   // them; the model embeds code i of codebook c as codebooks[c][i] and MASK as its learned vector.
   // Throws CheckpointError naming the file and key on any missing tensor or shape mismatch.
+  // `precision` is resolved with resolve_precision (Auto and unsupported requests become what
+  // runs; precision() and precision_note() tell which and why).
   static std::shared_ptr<Transformer> load(const std::string& path, std::vector<at::Tensor> codebooks,
-                                           at::Device device = at::kCPU);
+                                           at::Device device = at::kCPU, Precision precision = Precision::FP32);
   static std::shared_ptr<Transformer> from_checkpoint(const Checkpoint& ckpt,
                                                       std::vector<at::Tensor> codebooks,
-                                                      at::Device device = at::kCPU);
+                                                      at::Device device = at::kCPU,
+                                                      Precision precision = Precision::FP32);
 
   // codes: int64 [B, n_codebooks, T], values in [0, vocab_size], vocab_size (= mask_token()) meaning
   // MASK. Returns float32 [B, vocab_size, T * n_predicted()] with sequence index t * Cp + c (c counts
@@ -72,7 +83,8 @@ class Transformer {
   // T5 bidirectional bucket (32 buckets, max distance 128) of rel = key - query, integer-exact.
   static int64_t relative_bucket(int64_t rel);
   // Effective (merged) weight of a layer's linear map as PyTorch holds it after eval():
-  // name is one of w_qs, w_ks, w_vs, fc, w_1, w_2. For parity tests.
+  // name is one of w_qs, w_ks, w_vs, fc, w_1, w_2. For parity tests. In bf16/int8 the weight as
+  // stored (converted back to fp32, dequantized).
   at::Tensor effective_weight(const std::string& name, int64_t layer) const;
   // Folded classifier weight g * v / ||v||, [vocab * Cp, D, 1].
   at::Tensor classifier_weight() const;
@@ -85,6 +97,8 @@ class Transformer {
   int64_t mask_token() const { return cfg_.vocab_size; }
   at::Device device() const { return device_; }
   const std::string& path() const { return path_; }
+  Precision precision() const { return precision_; }             // fp32, bf16 or int8
+  const std::string& precision_note() const { return precision_note_; }  // why the request changed, or ""
 
   // Throws std::invalid_argument unless codes is int64 [B, n_codebooks, T>0] within [0, vocab].
   void check_codes(const at::Tensor& codes) const;
@@ -92,10 +106,21 @@ class Transformer {
  private:
   Transformer() = default;
 
+  // A linear map y = x W^T (+ b) in the model's precision: w fp32 (fp32 mode), w16 bf16 (bf16
+  // mode) or packed int8 params (int8 mode: QKV and w_1; the rest bf16); only the one in use is kept.
+  struct Linear {
+    at::Tensor w, w16, b;
+    c10::IValue packed;
+  };
   struct Layer {
-    at::Tensor norm_1, w_qkv, fc, norm_3, w_1, w_2;
+    at::Tensor norm_1, norm_3;
+    Linear qkv, fc, w_1, w_2;
   };
 
+  void set_precision(Precision p);                                  // converts the weights once
+  at::Tensor apply(const Linear& l, const at::Tensor& x) const;     // bf16/int8: x fp32 -> bf16/fp32
+  at::Tensor weight_of(const Linear& l) const;                      // fp32 view of the stored weight
+  at::Tensor forward_lowp(const at::Tensor& in, Trace* trace) const;  // bf16/int8 body of forward
   at::Tensor embed(const at::Tensor& codes, at::Tensor* latents) const;  // -> [B*T, D]
   at::Tensor forward(const at::Tensor& codes, Trace* trace) const;       // -> [B, N, V]
   at::Tensor attention(const at::Tensor& qkv, const at::Tensor& bias, int64_t B, int64_t T) const;
@@ -111,7 +136,10 @@ class Transformer {
   std::vector<Layer> layers_;
   at::Tensor final_norm_;
   at::Tensor rel_bias_weight_;  // [32, H]
-  at::Tensor cls_w_, cls_b_;    // [V * Cp, D], [V * Cp]
+  Linear cls_;                  // classifier: w [V * Cp, D], b [V * Cp]
+  Precision precision_ = Precision::FP32;
+  std::string precision_note_;
+  bool reduce_range_ = false;   // int8 on fbgemm: 7-bit activations, as torch's default qconfig
 
   mutable std::mutex cache_mutex_;
   mutable std::map<int64_t, at::Tensor> bias_cache_;

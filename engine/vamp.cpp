@@ -58,15 +58,16 @@ std::string resolve_device(const std::string& device) {
   throw std::runtime_error("unknown device '" + device + "' (expected auto, cpu, cuda or cuda:N)");
 }
 
-std::shared_ptr<CodecModel> CodecModel::open(const std::string& path, const std::string& device) {
+std::shared_ptr<CodecModel> CodecModel::open(const std::string& path, const std::string& device,
+                                             Precision precision) {
   static std::mutex lock;
-  static std::map<std::pair<std::string, std::string>, std::weak_ptr<CodecModel>> loaded;
+  static std::map<std::tuple<std::string, std::string, std::string>, std::weak_ptr<CodecModel>> loaded;
   const std::string dev = resolve_device(device);
-  const auto key = std::make_pair(canonical(path), dev);
+  const auto key = std::make_tuple(canonical(path), dev, std::string(precision_name(resolve_precision(precision, true))));
   std::lock_guard<std::mutex> guard(lock);
   if (auto existing = loaded[key].lock()) return existing;
   std::shared_ptr<CodecModel> m(new CodecModel());
-  m->codec_ = Codec::load(path, at::Device(dev));
+  m->codec_ = Codec::load(path, at::Device(dev), precision);
   const auto& c = m->codec_->config();
   m->info_ = {int(c.sample_rate), int(c.hop_length), int(c.n_codebooks), int(c.codebook_size), m->codec_->id()};
   m->path_ = path;
@@ -76,17 +77,19 @@ std::shared_ptr<CodecModel> CodecModel::open(const std::string& path, const std:
 
 std::shared_ptr<TransformerModel> TransformerModel::open(const std::string& path,
                                                          const std::shared_ptr<CodecModel>& codec,
-                                                         const std::string& device) {
+                                                         const std::string& device, Precision precision) {
   static std::mutex lock;
-  static std::map<std::tuple<std::string, std::string, std::string>, std::weak_ptr<TransformerModel>> loaded;
+  static std::map<std::tuple<std::string, std::string, std::string, std::string>, std::weak_ptr<TransformerModel>>
+      loaded;
   const std::string dev = resolve_device(device);
-  const auto key = std::make_tuple(canonical(path), canonical(codec->path()), dev);
+  const auto key = std::make_tuple(canonical(path), canonical(codec->path()), dev,
+                                   std::string(precision_name(resolve_precision(precision, false))));
   std::lock_guard<std::mutex> guard(lock);
   if (auto existing = loaded[key].lock()) return existing;
   std::vector<at::Tensor> codebooks;
   for (int i = 0; i < codec->info().n_codebooks; ++i) codebooks.push_back(codec->codec()->codebook(i));
   std::shared_ptr<TransformerModel> m(new TransformerModel());
-  m->model_ = Transformer::load(path, std::move(codebooks), at::Device(dev));
+  m->model_ = Transformer::load(path, std::move(codebooks), at::Device(dev), precision);
   m->codec_ = codec;
   m->path_ = path;
   loaded[key] = m;
@@ -94,6 +97,11 @@ std::shared_ptr<TransformerModel> TransformerModel::open(const std::string& path
 }
 
 int TransformerModel::n_codebooks() const { return int(model_->n_codebooks()); }
+Precision TransformerModel::precision() const { return model_->precision(); }
+const std::string& TransformerModel::precision_note() const { return model_->precision_note(); }
+Precision CodecModel::precision() const { return codec_->precision(); }
+const std::string& CodecModel::precision_note() const { return codec_->precision_note(); }
 int TransformerModel::n_conditioning_codebooks() const { return int(model_->n_conditioning_codebooks()); }
+bool TransformerModel::on_cuda() const { return model_->device().is_cuda(); }
 
 }  // namespace vamp

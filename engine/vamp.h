@@ -3,11 +3,14 @@
 // std::runtime_error (vamp::CheckpointError for bad model files) with a message for the user.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "precision.h"
 
 namespace vamp {
 
@@ -37,10 +40,15 @@ struct CodecInfo {
 };
 
 // A loaded codec shared process-wide: one per (file, device), however many elements use it.
+// precision (precision.h): fp32 (exact, the default) or bf16 convolutions; auto = the fastest the
+// CPU supports; int8 runs the codec in bf16. Each resolved precision is a separate registry entry.
 class CodecModel {
  public:
-  static std::shared_ptr<CodecModel> open(const std::string& path, const std::string& device);
+  static std::shared_ptr<CodecModel> open(const std::string& path, const std::string& device,
+                                          Precision precision = Precision::FP32);
   const CodecInfo& info() const { return info_; }
+  Precision precision() const;             // what runs (fp32 or bf16)
+  const std::string& precision_note() const;  // why it differs from the request, or ""
   const std::string& path() const { return path_; }
   const std::shared_ptr<Codec>& codec() const { return codec_; }
 
@@ -55,10 +63,15 @@ class CodecModel {
 // process-wide: one per (file, codec, device).
 class TransformerModel {
  public:
+  // precision: fp32 (exact, the default), bf16 or int8 weights (converted once at load), auto =
+  // the fastest the CPU supports; one registry entry per (file, codec, device, resolved precision).
   static std::shared_ptr<TransformerModel> open(const std::string& path, const std::shared_ptr<CodecModel>& codec,
-                                                const std::string& device);
+                                                const std::string& device, Precision precision = Precision::FP32);
+  Precision precision() const;             // what runs (fp32, bf16 or int8)
+  const std::string& precision_note() const;  // why it differs from the request, or ""
   int n_codebooks() const;
   int n_conditioning_codebooks() const;
+  bool on_cuda() const;  // the model lives on a CUDA device
   const std::string& path() const { return path_; }
   const std::shared_ptr<Transformer>& transformer() const { return model_; }
   const std::shared_ptr<CodecModel>& codec() const { return codec_; }
@@ -85,6 +98,20 @@ struct SampleSettings {
   int c2f_window_frames = 173;    // coarse-to-fine chunk (3 s)
 };
 
+// How a StreamSampler's windows share the device with other streams' windows: they go through
+// the process-wide scheduler of its models (engine/scheduler.h), which batches windows of equal
+// length and equal sampling settings into one forward pass per step. Batching never changes a
+// window's tokens (each row keeps its own seed).
+struct BatchSettings {
+  int max_batch = 1;          // rows per forward pass at most (1 = always alone, never waits;
+                              // 0 = auto: 8 on CUDA, 1 on CPU)
+  int64_t timeout_ns = 0;     // how long a window waits for others after it arrives (0 = only
+                              // windows already queued while the device was busy join it)
+  std::string precision = "fp32";  // transformer precision: fp32 (exact) or, on CUDA, bf16/fp16
+};
+
+class Scheduler;
+
 // Masked tokens in, generated tokens out, one window at a time: each window is the last
 // `context_frames` of output (kept, so seams continue) followed by `window_frames` new input
 // frames with their mask. Input may have fewer codebooks than the models (the rest are generated).
@@ -92,7 +119,7 @@ class StreamSampler {
  public:
   // c2f may be null (coarse codebooks only). codebooks_in: K of the input frames.
   StreamSampler(std::shared_ptr<TransformerModel> coarse, std::shared_ptr<TransformerModel> c2f,
-                const SampleSettings& settings, int codebooks_in);
+                const SampleSettings& settings, int codebooks_in, const BatchSettings& batch = {});
   ~StreamSampler();
 
   // frames: [n][codebooks_in] tokens, mask: [n][codebooks_in] (1 = generate) or null (all 1).
@@ -105,6 +132,13 @@ class StreamSampler {
   // Takes the sampling knobs of `s` (steps, temperatures, top-p, cutoff, feedback) for the next
   // windows; window sizes and the seed stay as constructed.
   void update(const SampleSettings& s);
+  // Batch size and timeout for the next windows (the precision stays as constructed).
+  void update_batch(int max_batch, int64_t timeout_ns);
+  // From any thread: a window of this sampler still waiting in the scheduler is withdrawn and
+  // its pull()/drain() throws vamp::Cancelled (scheduler.h) with the sampler state unchanged.
+  void cancel();  // stays in effect (every window throws) until reset()
+  // Rows in the batch that computed the last window (1 = it ran alone).
+  int last_batch_size() const { return last_batch_; }
 
   int codebooks_out() const { return k_out_; }
   int64_t windows_done() const { return windows_; }
@@ -114,6 +148,10 @@ class StreamSampler {
   size_t run(int64_t n_new, std::vector<uint16_t>& out);
   std::shared_ptr<TransformerModel> coarse_, c2f_;
   SampleSettings settings_;
+  BatchSettings batch_;
+  std::shared_ptr<Scheduler> scheduler_;
+  std::atomic<bool> cancelled_{false};  // set by cancel(), cleared by reset()
+  int last_batch_ = 0;
   int k_in_, k_out_;
   std::vector<uint16_t> in_tokens_;  // [pending][k_in]
   std::vector<uint8_t> in_mask_;     // [pending][k_in]

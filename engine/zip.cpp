@@ -2,8 +2,11 @@
 
 #include "checkpoint.h"
 
+#ifdef VAMP_HAVE_ZLIB
 #include <zlib.h>
+#endif
 
+#include <array>
 #include <cstring>
 
 namespace vamp::zip {
@@ -32,6 +35,22 @@ void put32(std::string& s, uint32_t v) {
 }  // namespace
 
 uint32_t crc32(uint32_t crc, const void* data, size_t n) {
+#ifndef VAMP_HAVE_ZLIB
+  // Built without zlib: the same CRC-32 (reflected, polynomial 0xEDB88320), bytewise.
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  const auto* b = static_cast<const uint8_t*>(data);
+  crc = ~crc;
+  for (size_t i = 0; i < n; ++i) crc = table[(crc ^ b[i]) & 0xff] ^ (crc >> 8);
+  return ~crc;
+#else
   const auto* p = static_cast<const Bytef*>(data);
   while (n > 0) {  // zlib takes uInt lengths
     uInt chunk = n > (1u << 30) ? (1u << 30) : uInt(n);
@@ -41,6 +60,7 @@ uint32_t crc32(uint32_t crc, const void* data, size_t n) {
   }
   return crc;
 }
+#endif
 
 Reader::Reader(const std::string& path) : path_(path) {
   file_ = std::fopen(path.c_str(), "rb");

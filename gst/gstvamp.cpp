@@ -23,6 +23,9 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (vampdec, plugin);
   ret |= GST_ELEMENT_REGISTER (vampmask, plugin);
   ret |= GST_ELEMENT_REGISTER (vampsample, plugin);
+  ret |= GST_ELEMENT_REGISTER (vampparse, plugin);
+  ret |= GST_ELEMENT_REGISTER (vamptokfilemux, plugin);
+  ret |= GST_TYPE_FIND_REGISTER (vamptokfile, plugin);
   return ret;
 }
 

@@ -16,15 +16,31 @@
  * streaming thread of this element (a src-pad task); at EOS the last, partial
  * window is generated and pushed before EOS. A flush drops pending work.
  *
+ * Batching: all vampsample elements of a process that use the same models (and
+ * `precision`) submit their windows to one shared scheduler, which runs each
+ * sampling step of up to `max-batch` windows as one forward pass. A window waits
+ * at most `batch-timeout` for others to join; windows batch only with windows of
+ * the same length and sampling settings. Batching never changes the output (each
+ * stream keeps its own seed). The default `max-batch=0` means 8 on CUDA and 1 on
+ * the CPU (where a batch of B costs about B times one window, so waiting buys
+ * nothing); `batch-timeout=0` still batches windows that queue while the device
+ * is busy, at no added latency.
+ *
+ * Models are shared through the GstContext types `vamp.codec` and
+ * `vamp.transformer` (and a process-wide registry behind them): N vampsample
+ * elements with the same model files hold one copy of each model.
+ *
  * Latency: a frame can only be generated once its whole window has arrived, so
  * in live pipelines the element reports upstream latency + `window-frames` +
- * `processing-latency` (the time one window takes on this machine: measure it
- * with the bus messages and set it so downstream never starves).
+ * `batch-timeout` + `processing-latency` (the time one window, or one batch,
+ * takes on this machine: measure it with the bus messages and set it so
+ * downstream never starves).
  *
  * After each window the element posts an element message `vampsample` with
  * fields `window` (guint64), `frames` (gint), `seconds` (gdouble, processing
- * time), `realtime-factor` (gdouble: processing time / audio time) and
- * `steps-per-second` (gdouble).
+ * time including the wait for a batch), `realtime-factor` (gdouble: processing
+ * time / audio time), `steps-per-second` (gdouble) and `batch-size` (gint: the
+ * windows, of any streams, that shared its forward passes).
  *
  * Input tokens with fewer codebooks than the models (e.g. one codebook kept for
  * generative compression) are accepted: the missing codebooks are generated.
@@ -44,6 +60,7 @@
 
 #include "gstvampelements.h"
 #include "vamp.h"
+#include "vampcontext.h"
 #include "vamptokens.h"
 
 #include <chrono>
@@ -60,6 +77,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_vamp_sample_debug);
 #define DEFAULT_SEED -1
 #define DEFAULT_PROCESSING_LATENCY (2 * GST_SECOND)
 #define DEFAULT_THREADS 0
+#define DEFAULT_MAX_BATCH 0
+#define DEFAULT_BATCH_TIMEOUT 0
+#define DEFAULT_PRECISION "fp32"
 
 enum
 {
@@ -82,6 +102,9 @@ enum
   PROP_GENERATE_UNMASKED,
   PROP_PROCESSING_LATENCY,
   PROP_THREADS,
+  PROP_MAX_BATCH,
+  PROP_BATCH_TIMEOUT,
+  PROP_PRECISION,
 };
 
 /* Input waiting for the streaming thread, in arrival order. */
@@ -105,6 +128,7 @@ struct GstVampSamplePrivate
 
   std::shared_ptr<vamp::CodecModel> codec;
   std::shared_ptr<vamp::TransformerModel> coarse, c2f;
+  std::string sched_precision;        /* arithmetic the scheduler runs: fp32 (CPU), bf16/fp16 (CUDA) */
   std::unique_ptr<vamp::StreamSampler> sampler;   /* used by the streaming thread only */
   VampTokensInfo in_info = { }, out_info = { };
   bool configured = false;
@@ -125,6 +149,9 @@ struct _GstVampSample
   gboolean generate_unmasked;
   GstClockTime processing_latency;
   gint threads;
+  gint max_batch;
+  GstClockTime batch_timeout;
+  gchar *precision;
 
   GstVampSamplePrivate *priv;
 };
@@ -149,6 +176,7 @@ static GstStateChangeReturn gst_vamp_sample_change_state (GstElement * element,
 static GstFlowReturn gst_vamp_sample_chain (GstPad * pad, GstObject * parent, GstBuffer * buf);
 static gboolean gst_vamp_sample_sink_event (GstPad * pad, GstObject * parent, GstEvent * event);
 static gboolean gst_vamp_sample_src_query (GstPad * pad, GstObject * parent, GstQuery * query);
+static gboolean gst_vamp_sample_sink_query (GstPad * pad, GstObject * parent, GstQuery * query);
 static gboolean gst_vamp_sample_src_activate_mode (GstPad * pad, GstObject * parent,
     GstPadMode mode, gboolean active);
 static void gst_vamp_sample_loop (GstVampSample * self);
@@ -241,6 +269,21 @@ gst_vamp_sample_class_init (GstVampSampleClass * klass)
       g_param_spec_int ("threads", "Threads",
           "CPU threads for the transformers (0 = torch's default: all cores)", 0, 1024,
           DEFAULT_THREADS, MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MAX_BATCH,
+      g_param_spec_int ("max-batch", "Max batch",
+          "Most windows (of this and other vampsample elements with the same models) run as one "
+          "batch; 0 = auto (8 on CUDA, 1 on CPU)", 0, 256, DEFAULT_MAX_BATCH, MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_BATCH_TIMEOUT,
+      g_param_spec_uint64 ("batch-timeout", "Batch timeout",
+          "How long a window waits for others to fill its batch, in ns (added to the reported "
+          "latency); 0 = only windows already waiting join", 0, G_MAXUINT64,
+          DEFAULT_BATCH_TIMEOUT, MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_PRECISION,
+      g_param_spec_string ("precision", "Precision",
+          "Transformer arithmetic: fp32 (exact); on the CPU bf16 (oneDNN) or int8 (dynamic "
+          "quantization) weights converted at load; on CUDA bf16 or fp16 (autocast); auto = the "
+          "fastest the device supports (CPU: int8 > bf16 > fp32; CUDA: bf16)",
+          DEFAULT_PRECISION, MUTABLE_READY));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -261,10 +304,14 @@ gst_vamp_sample_init (GstVampSample * self)
   self->seed = DEFAULT_SEED;
   self->processing_latency = DEFAULT_PROCESSING_LATENCY;
   self->threads = DEFAULT_THREADS;
+  self->max_batch = DEFAULT_MAX_BATCH;
+  self->batch_timeout = DEFAULT_BATCH_TIMEOUT;
+  self->precision = g_strdup (DEFAULT_PRECISION);
 
   self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
   gst_pad_set_chain_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_vamp_sample_chain));
   gst_pad_set_event_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_vamp_sample_sink_event));
+  gst_pad_set_query_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_vamp_sample_sink_query));
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
 
   self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
@@ -286,6 +333,7 @@ gst_vamp_sample_finalize (GObject * object)
   g_free (self->c2f_model);
   g_free (self->codec_model);
   g_free (self->device);
+  g_free (self->precision);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -358,6 +406,17 @@ gst_vamp_sample_set_property (GObject * object, guint prop_id, const GValue * va
     case PROP_THREADS:
       self->threads = g_value_get_int (value);
       break;
+    case PROP_MAX_BATCH:
+      self->max_batch = g_value_get_int (value);
+      break;
+    case PROP_BATCH_TIMEOUT:
+      self->batch_timeout = g_value_get_uint64 (value);
+      latency_changed = TRUE;
+      break;
+    case PROP_PRECISION:
+      g_free (self->precision);
+      self->precision = g_value_dup_string (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -427,6 +486,15 @@ gst_vamp_sample_get_property (GObject * object, guint prop_id, GValue * value, G
     case PROP_THREADS:
       g_value_set_int (value, self->threads);
       break;
+    case PROP_MAX_BATCH:
+      g_value_set_int (value, self->max_batch);
+      break;
+    case PROP_BATCH_TIMEOUT:
+      g_value_set_uint64 (value, self->batch_timeout);
+      break;
+    case PROP_PRECISION:
+      g_value_set_string (value, self->precision);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -450,18 +518,58 @@ gst_vamp_sample_load_models (GstVampSample * self)
   const std::string c2f = model_path (self->c2f_model, "c2f.pth");
   const std::string device = self->device ? self->device : DEFAULT_DEVICE;
   const int threads = self->threads;
+  const std::string precision = self->precision ? self->precision : DEFAULT_PRECISION;
   GST_OBJECT_UNLOCK (self);
 
+  if (precision != "fp32" && precision != "bf16" && precision != "fp16" && precision != "int8"
+      && precision != "auto") {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Unknown precision \"%s\".", precision.c_str ()),
+        ("expected fp32, bf16, int8, fp16 or auto"));
+    return FALSE;
+  }
+  /* CPU: the weights are converted at load (engine precision, precision.h) and the scheduler
+   * runs fp32 arithmetic on them; CUDA: fp32 weights, the scheduler autocasts. */
+  bool on_cuda = false;
+  try {
+    on_cuda = vamp::resolve_device (device).rfind ("cuda", 0) == 0;
+  } catch (const std::exception & e) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Bad device \"%s\".", device.c_str ()),
+        ("%s", e.what ()));
+    return FALSE;
+  }
+  vamp::Precision engine_precision = vamp::Precision::FP32;
+  if (on_cuda) {
+    if (precision == "int8") {
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Precision int8 runs on the CPU only."),
+          ("device \"%s\" is CUDA: use bf16 or fp16", device.c_str ()));
+      return FALSE;
+    }
+    priv->sched_precision = precision == "auto" ? "bf16" : precision;
+  } else {
+    if (precision == "fp16") {
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Precision fp16 needs a CUDA device."),
+          ("device \"%s\" runs on the CPU: use fp32, bf16, int8 or auto", device.c_str ()));
+      return FALSE;
+    }
+    engine_precision = vamp::parse_precision (precision);
+    priv->sched_precision = "fp32";
+  }
   std::string current = codec;
   try {
     vamp::set_cpu_threads (threads);
-    priv->codec = vamp::CodecModel::open (codec, device);
+    priv->codec = vamp_context_codec (GST_ELEMENT (self), codec, device);
     current = coarse;
-    priv->coarse = vamp::TransformerModel::open (coarse, priv->codec, device);
+    priv->coarse = vamp_context_transformer (GST_ELEMENT (self), coarse, priv->codec, device,
+        engine_precision);
     if (use_c2f) {
       current = c2f;
-      priv->c2f = vamp::TransformerModel::open (c2f, priv->codec, device);
+      priv->c2f = vamp_context_transformer (GST_ELEMENT (self), c2f, priv->codec, device,
+          engine_precision);
     }
+    if (!priv->coarse->precision_note ().empty ())
+      GST_WARNING_OBJECT (self, "precision: %s", priv->coarse->precision_note ().c_str ());
+    GST_INFO_OBJECT (self, "transformer weights in %s, arithmetic %s",
+        vamp::precision_name (priv->coarse->precision ()), priv->sched_precision.c_str ());
   } catch (const std::exception & e) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load model \"%s\".",
             current.c_str ()), ("%s", e.what ()));
@@ -470,6 +578,7 @@ gst_vamp_sample_load_models (GstVampSample * self)
     priv->c2f.reset ();
     return FALSE;
   }
+
   if (vamp::is_untrained_default (coarse))
     GST_WARNING_OBJECT (self, "using the default model set, which is UNTRAINED (random weights): "
         "the output is noise-like; set the model properties or VAMPNET_MODELS to real weights");
@@ -544,9 +653,14 @@ gst_vamp_sample_set_caps (GstVampSample * self, GstCaps * caps)
   GST_OBJECT_LOCK (self);
   vamp::SampleSettings settings = self->settings;
   settings.seed = self->seed >= 0 ? (guint64) self->seed : g_random_int ();
+  vamp::BatchSettings batch;
+  batch.max_batch = self->max_batch;
+  batch.timeout_ns = (int64_t) MIN (self->batch_timeout, (GstClockTime) G_MAXINT64);
+  batch.precision = priv->sched_precision.empty () ? "fp32" : priv->sched_precision;
   GST_OBJECT_UNLOCK (self);
   try {
-    priv->sampler.reset (new vamp::StreamSampler (priv->coarse, priv->c2f, settings, in.codebooks));
+    priv->sampler.reset (new vamp::StreamSampler (priv->coarse, priv->c2f, settings, in.codebooks,
+            batch));
   } catch (const std::exception & e) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("%s", e.what ()));
     return FALSE;
@@ -597,6 +711,8 @@ gst_vamp_sample_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
         std::lock_guard < std::mutex > guard (priv->lock);
         priv->flushing = true;
         priv->cond.notify_all ();
+        if (priv->sampler)
+          priv->sampler->cancel ();  /* a window waiting for its batch leaves at once */
       }
       gboolean ret = gst_pad_push_event (self->srcpad, event);
       gst_pad_pause_task (self->srcpad);
@@ -700,7 +816,8 @@ gst_vamp_sample_push (GstVampSample * self, GstCaps * caps, GstEvent * segment,
 }
 
 static void
-gst_vamp_sample_post_stats (GstVampSample * self, guint64 window, size_t frames, double seconds)
+gst_vamp_sample_post_stats (GstVampSample * self, guint64 window, size_t frames, double seconds,
+    int batch_size)
 {
   const VampTokensInfo & out = self->priv->out_info;
   const double audio_seconds = (double) frames * out.hop_length / out.rate;
@@ -710,7 +827,8 @@ gst_vamp_sample_post_stats (GstVampSample * self, guint64 window, size_t frames,
       "frames", G_TYPE_INT, (gint) frames,
       "seconds", G_TYPE_DOUBLE, seconds,
       "realtime-factor", G_TYPE_DOUBLE, audio_seconds > 0 ? seconds / audio_seconds : 0.0,
-      "steps-per-second", G_TYPE_DOUBLE, seconds > 0 ? steps / seconds : 0.0, NULL);
+      "steps-per-second", G_TYPE_DOUBLE, seconds > 0 ? steps / seconds : 0.0,
+      "batch-size", G_TYPE_INT, batch_size, NULL);
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
 
@@ -752,6 +870,8 @@ gst_vamp_sample_loop (GstVampSample * self)
   vamp::SampleSettings settings;
   GST_OBJECT_LOCK (self);
   settings = self->settings;
+  const int max_batch = self->max_batch;
+  const int64_t batch_timeout = (int64_t) MIN (self->batch_timeout, (GstClockTime) G_MAXINT64);
   GST_OBJECT_UNLOCK (self);
   guard.unlock ();
 
@@ -759,6 +879,7 @@ gst_vamp_sample_loop (GstVampSample * self)
   GstFlowReturn ret = GST_FLOW_OK;
   try {
     priv->sampler->update (settings);
+    priv->sampler->update_batch (max_batch, batch_timeout);
     while (ret == GST_FLOW_OK) {
       const guint64 window = priv->sampler->windows_done ();
       const auto start = std::chrono::steady_clock::now ();
@@ -773,17 +894,31 @@ gst_vamp_sample_loop (GstVampSample * self)
           std::chrono::duration < double >(std::chrono::steady_clock::now () - start).count ();
       GST_DEBUG_OBJECT (self, "window %" G_GUINT64_FORMAT ": %zu frames in %.2f s", window,
           frames, secs);
-      gst_vamp_sample_post_stats (self, window, frames, secs);
+      gst_vamp_sample_post_stats (self, window, frames, secs, priv->sampler->last_batch_size ());
       ret = gst_vamp_sample_push (self, caps, segment, tokens);
       caps = nullptr;
       segment = nullptr;
     }
   } catch (const std::exception & e) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Generation failed."), ("%s", e.what ()));
-    ret = GST_FLOW_ERROR;
+    bool flushing;
+    {
+      std::lock_guard < std::mutex > g2 (priv->lock);
+      flushing = priv->flushing;
+    }
+    if (flushing) {
+      GST_DEBUG_OBJECT (self, "window withdrawn: flushing (%s)", e.what ());
+      ret = GST_FLOW_FLUSHING;
+    } else {
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Generation failed."), ("%s", e.what ()));
+      ret = GST_FLOW_ERROR;
+    }
   }
-  if (caps || segment)
+  if ((caps || segment) && ret == GST_FLOW_OK)
     ret = gst_vamp_sample_push (self, caps, segment, tokens);
+  else if (caps || segment) {
+    gst_clear_caps (&caps);
+    gst_clear_event (&segment);
+  }
 
   if (ret == GST_FLOW_OK && eos) {
     gst_pad_push_event (self->srcpad, gst_event_new_eos ());
@@ -818,6 +953,8 @@ gst_vamp_sample_src_activate_mode (GstPad * pad, GstObject * parent, GstPadMode 
     std::lock_guard < std::mutex > guard (self->priv->lock);
     self->priv->flushing = true;
     self->priv->cond.notify_all ();
+    if (self->priv->sampler)
+      self->priv->sampler->cancel ();
   }
   return gst_pad_stop_task (pad);
 }
@@ -826,6 +963,8 @@ static gboolean
 gst_vamp_sample_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
 {
   GstVampSample *self = GST_VAMP_SAMPLE (parent);
+  if (vamp_context_query (GST_ELEMENT (self), query))
+    return TRUE;
   if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
     return gst_pad_query_default (pad, parent, query);
 
@@ -838,8 +977,9 @@ gst_vamp_sample_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
   GST_OBJECT_LOCK (self);
   const VampTokensInfo info = self->priv->out_info;
   const gint window = self->settings.window_frames;
-  const GstClockTime budget = self->processing_latency;
+  const GstClockTime budget = self->processing_latency + self->batch_timeout;
   GST_OBJECT_UNLOCK (self);
+  /* ...and, when it waits for a batch, for other streams' windows (batch-timeout at most). */
   const GstClockTime ours = (info.rate > 0 ? vamp_tokens_frames_to_time (&info, window) : 0) + budget;
   GST_DEBUG_OBJECT (self, "our latency %" GST_TIME_FORMAT, GST_TIME_ARGS (ours));
   min += ours;
@@ -847,4 +987,12 @@ gst_vamp_sample_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
     max += ours;
   gst_query_set_latency (query, live, min, max);
   return TRUE;
+}
+
+static gboolean
+gst_vamp_sample_sink_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  if (vamp_context_query (GST_ELEMENT (parent), query))
+    return TRUE;
+  return gst_pad_query_default (pad, parent, query);
 }

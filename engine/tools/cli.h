@@ -1,6 +1,8 @@
 // Shared pieces of vamp-cli: argument parsing and the command table.
 #pragma once
 
+#include "precision.h"
+
 #include <ATen/ATen.h>
 
 #include <map>
@@ -29,6 +31,11 @@ class Args {
   std::vector<std::string> pos_;
 };
 
+// --precision fp32|bf16|int8|auto (common option; default fp32). Throws Usage on other values.
+Precision precision_arg(const Args& a);
+// Prints to stderr what `what` runs in, and why when it differs from the request.
+void report_precision(const char* what, Precision p, const std::string& note);
+
 // A usage mistake: vamp-cli prints it with the command's usage line and exits with 2.
 struct Usage : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -51,5 +58,6 @@ at::Tensor mask_from_args(const Args& a, at::IntArrayRef shape, int sample_rate,
 std::vector<Command> codec_commands();
 std::vector<Command> model_commands();
 std::vector<Command> mask_commands();
+std::vector<Command> plot_commands();
 
 }  // namespace vamp::cli

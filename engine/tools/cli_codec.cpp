@@ -26,7 +26,8 @@ const char* kMakeUsage =
 int encode(const Args& args) {
   args.allow({"codec", "in", "out"});
   const std::string in = args.str("in"), out = args.str("out");
-  auto codec = Codec::load(args.str("codec"));
+  auto codec = Codec::load(args.str("codec"), at::kCPU, precision_arg(args));
+  report_precision("codec", codec->precision(), codec->precision_note());
   const auto& cfg = codec->config();
   Audio audio = load_wav(in);
   if (audio.samples.size(0) != 1)
@@ -49,7 +50,8 @@ int encode(const Args& args) {
 int decode(const Args& args) {
   args.allow({"codec", "in", "out"});
   const std::string in = args.str("in"), out = args.str("out");
-  auto codec = Codec::load(args.str("codec"));
+  auto codec = Codec::load(args.str("codec"), at::kCPU, precision_arg(args));
+  report_precision("codec", codec->precision(), codec->precision_note());
   at::Tensor codes = load_npy(in);
   if (codes.scalar_type() != at::kInt && codes.scalar_type() != at::kLong)
     throw std::runtime_error(in + ": codes must be int32 or int64, got " + std::string(c10::toString(codes.scalar_type())));

@@ -8,6 +8,8 @@
 #include "transformer.h"
 #include "wav.h"
 
+#include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <numeric>
 
@@ -92,8 +94,9 @@ SamplingParams sampling_args(const Args& a, SamplingParams p) {
 
 int logits_cmd(const Args& a) {
   a.allow({"model", "codec", "codes", "mask", "out"});
-  auto codec = Codec::load(a.str("codec"));
-  auto model = Transformer::load(a.str("model"), codebooks(*codec));
+  auto codec = Codec::load(a.str("codec"));  // for its codebooks only
+  auto model = Transformer::load(a.str("model"), codebooks(*codec), at::kCPU, precision_arg(a));
+  report_precision("transformer", model->precision(), model->precision_note());
   at::Tensor codes = read_codes(a.str("codes"));
   if (a.has("mask")) {
     at::Tensor m = read_mask(a.str("mask"));
@@ -111,8 +114,9 @@ int generate_cmd(const Args& a) {
   SamplingParams p = sampling_args(a, SamplingParams());
   const uint64_t seed = uint64_t(a.integer("seed"));
   const std::string out = a.str("out");
-  auto codec = Codec::load(a.str("codec"));
-  auto model = Transformer::load(a.str("model"), codebooks(*codec));
+  auto codec = Codec::load(a.str("codec"));  // for its codebooks only
+  auto model = Transformer::load(a.str("model"), codebooks(*codec), at::kCPU, precision_arg(a));
+  report_precision("transformer", model->precision(), model->precision_note());
   at::Tensor codes = read_codes(a.str("codes"));
   at::Tensor mask = a.has("mask") ? read_mask(a.str("mask")) : at::Tensor();
   auto gens = row_generators(seed, codes.size(0));
@@ -132,15 +136,22 @@ int vamp_cmd(const Args& a) {
   p.feedback_steps = int(a.integer("feedback-steps", 1));
   p.time_stretch = int(a.integer("time-stretch", 1));
   const uint64_t seed = uint64_t(a.integer("seed"));
-  auto codec = Codec::load(a.str("codec"));
+  const Precision precision = precision_arg(a);
+  auto codec = Codec::load(a.str("codec"), at::kCPU, precision);
+  report_precision("codec", codec->precision(), codec->precision_note());
   const auto& cfg = codec->config();
   p.coarse_window = a.integer("coarse-window-frames", seconds_to_frames(10.0, cfg.sample_rate, cfg.hop_length));
   p.c2f_window = a.integer("c2f-window-frames", seconds_to_frames(3.0, cfg.sample_rate, cfg.hop_length));
   if (p.feedback_steps < 1 || p.time_stretch < 1 || p.coarse_window < 1 || p.c2f_window < 1)
     throw Usage("--feedback-steps, --time-stretch and the window sizes must be >= 1");
-  auto coarse = Transformer::load(a.str("coarse"), codebooks(*codec));
-  auto c2f = Transformer::load(a.str("c2f"), codebooks(*codec));
+  auto coarse = Transformer::load(a.str("coarse"), codebooks(*codec), at::kCPU, precision);
+  auto c2f = Transformer::load(a.str("c2f"), codebooks(*codec), at::kCPU, precision);
+  report_precision("transformers", coarse->precision(), coarse->precision_note());
+  using clock = std::chrono::steady_clock;
+  auto secs = [](clock::time_point t0) { return std::chrono::duration<double>(clock::now() - t0).count(); };
+  auto t0 = clock::now();
   at::Tensor codes = is_wav(in) ? encode_wav(*codec, in) : read_codes(in);
+  const double t_encode = is_wav(in) ? secs(t0) : 0.0;
 
   // The prompt: a mask file, or mask options as vampmask's properties, or generate everything.
   bool mask_options = false;
@@ -152,12 +163,22 @@ int vamp_cmd(const Args& a) {
   else mask = at::ones_like(codes);
   if (mask.dim() == 2) mask = mask.unsqueeze(0);
 
+  t0 = clock::now();
   at::Tensor result = vamp::vamp(*coarse, c2f.get(), codes, mask, p, seed);
+  const double t_vamp = secs(t0);
+  double t_decode = 0.0;
   if (is_wav(out)) {
-    save_wav(out, {codec->decode(result).to(at::kCPU)[0], int(cfg.sample_rate)});
+    t0 = clock::now();
+    at::Tensor audio = codec->decode(result).to(at::kCPU);
+    t_decode = secs(t0);
+    save_wav(out, {audio[0], int(cfg.sample_rate)});
   } else {
     save_npy(out, result);
   }
+  const double dur = double(result.size(2) * cfg.hop_length) / double(cfg.sample_rate);
+  std::fprintf(stderr, "timing: %.2f s of audio; encode %.2f s, coarse + c2f %.2f s, decode %.2f s; total %.2f s "
+               "(real-time factor %.2f)\n", dur, t_encode, t_vamp, t_decode, t_encode + t_vamp + t_decode,
+               (t_encode + t_vamp + t_decode) / dur);
   return 0;
 }
 

@@ -68,10 +68,23 @@ double Args::number(const std::string& name, double fallback) const {
 
 void Args::allow(const std::vector<std::string>& known) const {
   for (const auto& [name, v] : opts_) {
-    bool ok = name == "threads";
+    bool ok = name == "threads" || name == "precision";
     for (const auto& k : known) ok = ok || k == name;
     if (!ok) throw Usage("unknown option --" + name);
   }
+}
+
+Precision precision_arg(const Args& a) {
+  try {
+    return parse_precision(a.str("precision", "fp32"));
+  } catch (const std::invalid_argument& e) {
+    throw Usage(e.what());
+  }
+}
+
+void report_precision(const char* what, Precision p, const std::string& note) {
+  if (!note.empty()) std::cerr << what << ": " << note << "\n";
+  if (p != Precision::FP32) std::cerr << what << " runs in " << precision_name(p) << "\n";
 }
 
 namespace {
@@ -102,13 +115,16 @@ std::vector<Command> all_commands() {
   for (auto& c : codec_commands()) cmds.push_back(c);
   for (auto& c : model_commands()) cmds.push_back(c);
   for (auto& c : mask_commands()) cmds.push_back(c);
+  for (auto& c : plot_commands()) cmds.push_back(c);
   return cmds;
 }
 
 void print_usage(const std::vector<Command>& cmds) {
   std::cerr << "usage:\n";
   for (const auto& c : cmds) std::cerr << "  " << c.usage << "\n";
-  std::cerr << "common option: --threads N (torch CPU threads; default: all cores)\n";
+  std::cerr << "common options: --threads N (torch CPU threads; default: all cores)\n"
+               "                --precision fp32|bf16|int8|auto (encode, decode, logits, generate, vamp;\n"
+               "                default fp32 = exact; int8 is the transformer's, the codec takes bf16)\n";
 }
 
 }  // namespace

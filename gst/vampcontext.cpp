@@ -1,0 +1,166 @@
+/* Shared models through GstContext (see vampcontext.h). */
+#include "vampcontext.h"
+
+#include <map>
+#include <mutex>
+
+GST_DEBUG_CATEGORY_STATIC (vamp_context_debug);
+#define GST_CAT_DEFAULT vamp_context_debug
+
+struct GstVampModelSet
+{
+  gint refcount = 1;
+  std::mutex lock;
+  std::map < std::string, std::shared_ptr < vamp::CodecModel >> codecs;
+  std::map < std::string, std::shared_ptr < vamp::TransformerModel >> transformers;
+};
+
+static GstVampModelSet *
+model_set_ref (GstVampModelSet * set)
+{
+  g_atomic_int_inc (&set->refcount);
+  return set;
+}
+
+static void
+model_set_unref (GstVampModelSet * set)
+{
+  if (g_atomic_int_dec_and_test (&set->refcount))
+    delete set;
+}
+
+G_DEFINE_BOXED_TYPE (GstVampModelSet, gst_vamp_model_set, model_set_ref, model_set_unref);
+
+static void
+debug_init (void)
+{
+  static gsize once = 0;
+  if (g_once_init_enter (&once)) {
+    GST_DEBUG_CATEGORY_INIT (vamp_context_debug, "vampcontext", 0, "VampNet shared models");
+    g_once_init_leave (&once, 1);
+  }
+}
+
+/* Runs a CONTEXT query on the element's pads (downstream first, then upstream). */
+static GstContext *
+query_pads (GstElement * element, const gchar * type)
+{
+  GstContext *found = nullptr;
+  GstIterator *it = gst_element_iterate_pads (element);
+  GValue item = G_VALUE_INIT;
+  while (!found && gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
+    GstPad *pad = GST_PAD (g_value_get_object (&item));
+    GstQuery *q = gst_query_new_context (type);
+    if (gst_pad_peer_query (pad, q)) {
+      GstContext *c = nullptr;
+      gst_query_parse_context (q, &c);
+      if (c)
+        found = gst_context_ref (c);
+    }
+    gst_query_unref (q);
+    g_value_reset (&item);
+  }
+  g_value_unset (&item);
+  gst_iterator_free (it);
+  return found;
+}
+
+/* The element's model set of `type`, found or created (see vampcontext.h). Returns a new ref. */
+static GstVampModelSet *
+ensure_set (GstElement * element, const gchar * type)
+{
+  debug_init ();
+  GstContext *ctx = gst_element_get_context (element, type);
+  if (!ctx && (ctx = query_pads (element, type)))
+    gst_element_set_context (element, ctx);
+  if (!ctx) {
+    gst_element_post_message (element, gst_message_new_need_context (GST_OBJECT (element), type));
+    ctx = gst_element_get_context (element, type);  /* the bin or the app may have answered */
+  }
+  GstVampModelSet *set = nullptr;
+  if (ctx)
+    gst_structure_get (gst_context_get_structure (ctx), "models", GST_TYPE_VAMP_MODEL_SET, &set,
+        NULL);
+  if (!set) {
+    if (ctx)
+      gst_context_unref (ctx);
+    set = new GstVampModelSet ();
+    ctx = gst_context_new (type, FALSE);
+    gst_structure_set (gst_context_writable_structure (ctx), "models", GST_TYPE_VAMP_MODEL_SET,
+        set, NULL);
+    GST_INFO_OBJECT (element, "new %s context", type);
+    gst_element_set_context (element, ctx);
+    gst_element_post_message (element, gst_message_new_have_context (GST_OBJECT (element),
+            gst_context_ref (ctx)));
+  } else {
+    GST_DEBUG_OBJECT (element, "using the pipeline's %s context", type);
+  }
+  gst_context_unref (ctx);
+  return set;
+}
+
+static std::string
+key_of (const std::string & path, const std::string & device, vamp::Precision precision,
+    bool codec)
+{
+  return path + "\n" + vamp::resolve_device (device) + "\n" +
+      vamp::precision_name (vamp::resolve_precision (precision, codec));
+}
+
+std::shared_ptr < vamp::CodecModel >
+vamp_context_codec (GstElement * element, const std::string & path, const std::string & device,
+    vamp::Precision precision)
+{
+  GstVampModelSet *set = ensure_set (element, VAMP_CONTEXT_CODEC);
+  std::shared_ptr < vamp::CodecModel > m;
+  try {
+    std::lock_guard < std::mutex > guard (set->lock);
+    auto & slot = set->codecs[key_of (path, device, precision, true)];
+    if (!slot)
+      slot = vamp::CodecModel::open (path, device, precision);
+    m = slot;
+  } catch (...) {
+    model_set_unref (set);
+    throw;
+  }
+  model_set_unref (set);
+  return m;
+}
+
+std::shared_ptr < vamp::TransformerModel >
+vamp_context_transformer (GstElement * element, const std::string & path,
+    const std::shared_ptr < vamp::CodecModel > &codec, const std::string & device,
+    vamp::Precision precision)
+{
+  GstVampModelSet *set = ensure_set (element, VAMP_CONTEXT_TRANSFORMER);
+  std::shared_ptr < vamp::TransformerModel > m;
+  try {
+    std::lock_guard < std::mutex > guard (set->lock);
+    auto & slot = set->transformers[key_of (path, device, precision, false) + "\n" + codec->path ()];
+    if (!slot)
+      slot = vamp::TransformerModel::open (path, codec, device, precision);
+    m = slot;
+  } catch (...) {
+    model_set_unref (set);
+    throw;
+  }
+  model_set_unref (set);
+  return m;
+}
+
+gboolean
+vamp_context_query (GstElement * element, GstQuery * query)
+{
+  if (GST_QUERY_TYPE (query) != GST_QUERY_CONTEXT)
+    return FALSE;
+  const gchar *type = nullptr;
+  gst_query_parse_context_type (query, &type);
+  if (g_strcmp0 (type, VAMP_CONTEXT_CODEC) != 0 && g_strcmp0 (type, VAMP_CONTEXT_TRANSFORMER) != 0)
+    return FALSE;
+  GstContext *ctx = gst_element_get_context (element, type);
+  if (!ctx)
+    return FALSE;
+  gst_query_set_context (query, ctx);
+  gst_context_unref (ctx);
+  return TRUE;
+}

@@ -1,0 +1,39 @@
+/* Shared models through GstContext: "vamp.codec" and "vamp.transformer".
+ *
+ * Each context holds a model set (GstVampModelSet, a refcounted boxed type in the structure field
+ * "models"): loaded model handles keyed by (file, device). An element that needs a model looks
+ * for the context the usual way (its own, set by the bin or the application; a CONTEXT query
+ * on its pads; a NEED_CONTEXT message), and when there is none creates one and posts it with
+ * HAVE_CONTEXT, so the bin hands it to the other vamp elements of the pipeline. A model not yet
+ * in the set comes from the process-wide registry (vamp::CodecModel::open and
+ * vamp::TransformerModel::open), so a model is loaded once per process either way; the context
+ * keeps it loaded while the pipeline holds the context (across READY<->PAUSED cycles).
+ * Applications may create their own sets and set them on a pipeline to share models across
+ * pipelines explicitly. */
+#pragma once
+
+#include <gst/gst.h>
+
+#include <memory>
+#include <string>
+
+#include "vamp.h"
+
+#define VAMP_CONTEXT_CODEC "vamp.codec"
+#define VAMP_CONTEXT_TRANSFORMER "vamp.transformer"
+
+GType gst_vamp_model_set_get_type (void);
+#define GST_TYPE_VAMP_MODEL_SET (gst_vamp_model_set_get_type ())
+
+/* Models are keyed by (file, device, resolved precision; precision.h). */
+/* The codec of `path` on `device` from the element's "vamp.codec" context. Throws like
+ * vamp::CodecModel::open. */
+std::shared_ptr<vamp::CodecModel> vamp_context_codec (GstElement * element,
+    const std::string & path, const std::string & device,
+    vamp::Precision precision = vamp::Precision::FP32);
+/* The transformer of `path` (embedding `codec`'s codebooks) on `device`, from "vamp.transformer". */
+std::shared_ptr<vamp::TransformerModel> vamp_context_transformer (GstElement * element,
+    const std::string & path, const std::shared_ptr<vamp::CodecModel> & codec,
+    const std::string & device, vamp::Precision precision = vamp::Precision::FP32);
+/* Answers a CONTEXT query for the vamp context types the element holds; FALSE otherwise. */
+gboolean vamp_context_query (GstElement * element, GstQuery * query);

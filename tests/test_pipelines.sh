@@ -1,0 +1,90 @@
+#!/bin/sh
+# Smoke test of pipelines/*.sh on the build's default (tiny, random) models: each script runs
+# with tiny settings (3 s inputs, 2 steps) and its output must exist with the expected length.
+#   VAMP_BUILD_DIR=build VAMP_TEST_TMP=/tmp tests/test_pipelines.sh [script-name...]
+set -u
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+: "${VAMP_BUILD_DIR:=$repo/build}"
+out="${VAMP_TEST_TMP:-${TMPDIR:-/tmp}}/pipelines-out"
+rm -rf "$out"
+mkdir -p "$out"
+export VAMP_BUILD_DIR SYNTH_SECONDS=3 STEPS=2 C2F_STEPS=1 SEED=1
+unset VAMPNET_MODELS
+. "$repo/pipelines/env.sh"
+P="$repo/pipelines"
+frame=$(awk 'BEGIN { print 768 / 44100 }')
+failed=0
+passed=0
+
+# expect_seconds FILE SECONDS [TOLERANCE]: the wav exists and lasts SECONDS (+- TOLERANCE s).
+expect_seconds() {
+  if [ ! -s "$1" ]; then
+    echo "  FAIL: $1 missing or empty"
+    return 1
+  fi
+  d=$(wav_seconds "$1") || { echo "  FAIL: $1 is not a wav"; return 1; }
+  if awk -v d="$d" -v e="$2" -v t="${3:-0.01}" 'BEGIN { exit !(d >= e - t && d <= e + t) }'; then
+    echo "  ok: $(basename "$1") lasts $d s"
+  else
+    echo "  FAIL: $(basename "$1") lasts $d s, expected $2 s (+- ${3:-0.01})"
+    return 1
+  fi
+}
+# Frames of the 3 s synthesized input (the last partial frame is padded) and their length.
+in_frames=$(awk -v s="$SYNTH_SECONDS" 'BEGIN { f = s * 44100 / 768; printf "%d", (f == int(f)) ? f : int(f) + 1 }')
+secs() { awk -v f="$1" 'BEGIN { printf "%.4f", f * 768 / 44100 }'; }
+
+run() {
+  name="$1"
+  shift
+  case " ${ONLY:-$name} " in *" $name "*) ;; *) return 0 ;; esac
+  echo "== $name"
+  start=$(date +%s)
+  if ( cd "$out" && "$@" ) > "$out/$name.log" 2>&1 && check_"$name"; then
+    passed=$((passed + 1))
+    echo "  ($(($(date +%s) - start)) s)"
+  else
+    failed=$((failed + 1))
+    echo "  FAIL: $name; its output:"
+    sed 's/^/    | /' "$out/$name.log" | tail -40
+  fi
+}
+
+check_vary_file() { expect_seconds "$out/varied.wav" "$(secs "$in_frames")"; }
+check_live_vary() {
+  grep -q "^latency: live=yes min=" "$out/live_vary.log" || { echo "  FAIL: no latency printed"; return 1; }
+  grep "^latency:" "$out/live_vary.log" | sed 's/^/  /'
+  # EOS comes 3 s after PLAYING; the latency and the live start shift that by up to ~2 s
+  expect_seconds "$out/live.wav" 3.5 2
+}
+check_looper() { expect_seconds "$out/loop.wav" "$(secs $((3 * $(seconds_to_frames 1))))"; }
+check_interlude() {
+  expect_seconds "$out/interlude.wav" "$(secs $((2 * in_frames + $(seconds_to_frames 1))))"
+}
+check_compress() {
+  grep -q "^bitrate: .* 574 bit/s at 10 bits per token" "$out/compress.log" ||
+    { echo "  FAIL: no bitrate line"; return 1; }
+  grep "^bitrate" "$out/compress.log" | sed 's/^/  /'
+  [ "$(vtok_field "$out/c.vtok" codebooks)" = 1 ] || { echo "  FAIL: c.vtok has not 1 codebook"; return 1; }
+  [ "$(vtok_frames "$out/c.vtok")" = "$in_frames" ] || { echo "  FAIL: c.vtok frames"; return 1; }
+}
+check_decompress() { expect_seconds "$out/d.wav" "$(secs "$in_frames")"; }
+check_beat_vary() { expect_seconds "$out/beat-varied.wav" "$(secs "$in_frames")"; }
+check_multi_stream() {
+  expect_seconds "$out/stream-1.wav" "$(secs "$in_frames")" &&
+    expect_seconds "$out/stream-2.wav" "$(secs "$in_frames")" &&
+    ! cmp -s "$out/stream-1.wav" "$out/stream-2.wav" ||
+    { echo "  FAIL: the streams are identical or missing"; return 1; }
+}
+
+run vary_file "$P/vary-file.sh" "" varied.wav
+run live_vary env DURATION=3 WINDOW=29 CONTEXT=29 PROCESSING_MS=500 "$P/live-vary.sh" test live.wav
+run looper env LOOP=1 REPEATS=3 "$P/looper.sh" "" loop.wav
+run interlude env GAP=1 PROMPT=0.5 "$P/interlude.sh" interlude.wav
+run compress "$P/compress.sh" "" c.vtok
+run decompress "$P/decompress.sh" c.vtok d.wav
+run beat_vary "$P/beat-vary.sh" "" beat-varied.wav
+run multi_stream env N=2 "$P/multi-stream.sh" "" stream
+
+echo "pipelines: $passed passed, $failed failed (outputs in $out)"
+[ "$failed" -eq 0 ]
