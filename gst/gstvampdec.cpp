@@ -218,32 +218,9 @@ static gboolean
 gst_vamp_dec_start (GstAudioDecoder * dec)
 {
   GstVampDec *self = GST_VAMP_DEC (dec);
-  const std::string path = self->model_path && *self->model_path ? self->model_path :
-      vamp::default_model_path ("codec.pth");
-  vamp::Precision precision;
-  try {
-    precision = vamp::parse_precision (self->precision ? self->precision : DEFAULT_PRECISION);
-  } catch (const std::exception & e) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Unknown precision \"%s\".", self->precision),
-        ("%s", e.what ()));
-    return FALSE;
-  }
-  try {
-    vamp::set_cpu_threads (self->threads);
-    self->priv->model = vamp_context_codec (GST_ELEMENT (self), path,
-        self->device ? self->device : "auto", precision);
-    if (!self->priv->model->precision_note ().empty ())
-      GST_WARNING_OBJECT (self, "precision: %s", self->priv->model->precision_note ().c_str ());
-    GST_INFO_OBJECT (self, "codec runs in %s",
-        vamp::precision_name (self->priv->model->precision ()));
-  } catch (const std::exception & e) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load codec model \"%s\".",
-            path.c_str ()), ("%s", e.what ()));
-    return FALSE;
-  }
-  if (vamp::is_untrained_default (path))
-    GST_WARNING_OBJECT (self, "using the default model set, which is UNTRAINED (random weights)");
-  return TRUE;
+  self->priv->model = vamp_element_open_codec (GST_ELEMENT (self), self->model_path,
+      self->device, self->precision, self->threads);
+  return self->priv->model != nullptr;
 }
 
 static gboolean

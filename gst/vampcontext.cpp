@@ -148,6 +148,39 @@ vamp_context_transformer (GstElement * element, const std::string & path,
   return m;
 }
 
+std::shared_ptr < vamp::CodecModel >
+vamp_element_open_codec (GstElement * element, const gchar * model, const gchar * device,
+    const gchar * precision, gint threads)
+{
+  const std::string path = model && *model ? model : vamp::default_model_path ("codec.pth");
+  vamp::Precision p;
+  try {
+    p = vamp::parse_precision (precision ? precision : "fp32");
+  } catch (const std::exception & e) {
+    GST_ELEMENT_ERROR (element, RESOURCE, SETTINGS, ("Unknown precision \"%s\".", precision),
+        ("%s", e.what ()));
+    return nullptr;
+  }
+  std::shared_ptr < vamp::CodecModel > m;
+  try {
+    vamp::set_cpu_threads (threads);
+    m = vamp_context_codec (element, path, device ? device : "auto", p);
+  } catch (const std::exception & e) {
+    GST_ELEMENT_ERROR (element, RESOURCE, OPEN_READ, ("Could not load codec model \"%s\".",
+            path.c_str ()), ("%s", e.what ()));
+    return nullptr;
+  }
+  if (!m->precision_note ().empty ())
+    GST_WARNING_OBJECT (element, "precision: %s", m->precision_note ().c_str ());
+  GST_INFO_OBJECT (element, "codec %s (id %s) in %s: %d Hz, hop %d, %d codebooks", path.c_str (),
+      m->info ().id.c_str (), vamp::precision_name (m->precision ()), m->info ().sample_rate,
+      m->info ().hop_length, m->info ().n_codebooks);
+  if (vamp::is_untrained_default (path))
+    GST_WARNING_OBJECT (element, "using the default model set, which is UNTRAINED (random "
+        "weights): set model= or VAMPNET_MODELS to real weights");
+  return m;
+}
+
 gboolean
 vamp_context_query (GstElement * element, GstQuery * query)
 {

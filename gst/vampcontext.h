@@ -35,5 +35,10 @@ std::shared_ptr<vamp::CodecModel> vamp_context_codec (GstElement * element,
 std::shared_ptr<vamp::TransformerModel> vamp_context_transformer (GstElement * element,
     const std::string & path, const std::shared_ptr<vamp::CodecModel> & codec,
     const std::string & device, vamp::Precision precision = vamp::Precision::FP32);
+/* What vampenc and vampdec do at start: the codec named by their `model` property (empty = the
+ * default set), with their device, precision and threads, through the context above. On failure
+ * posts a GST_ELEMENT_ERROR naming the file (or the bad precision) and returns null. */
+std::shared_ptr<vamp::CodecModel> vamp_element_open_codec (GstElement * element,
+    const gchar * model, const gchar * device, const gchar * precision, gint threads);
 /* Answers a CONTEXT query for the vamp context types the element holds; FALSE otherwise. */
 gboolean vamp_context_query (GstElement * element, GstQuery * query);
