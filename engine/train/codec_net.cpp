@@ -1,0 +1,161 @@
+// codec_net: differentiable LAC, the mel loss and SI-SDR.
+#include "codec_net.h"
+
+#include <cmath>
+
+namespace vamp::train {
+
+namespace {
+constexpr int64_t kEncoderDilations[] = {1, 3, 9};
+constexpr int64_t kDecoderDilations[] = {1, 3, 5};
+constexpr int64_t kMrfKernels[] = {3, 7, 11};
+}  // namespace
+
+CodecNet::CodecNet(const Params& params, CodecConfig config) : p_(params), cfg_(std::move(config)) {}
+
+at::Tensor CodecNet::conv(const std::string& prefix, const at::Tensor& x, int64_t stride, int64_t pad,
+                          int64_t dilation, bool transpose) const {
+  const at::Tensor w = at::_weight_norm(p_[prefix + ".weight_v"], p_[prefix + ".weight_g"], 0);
+  const at::Tensor& b = p_[prefix + ".bias"];
+  if (transpose) return at::conv_transpose1d(x, w, b, stride, pad, 0, 1, dilation);
+  return at::conv1d(x, w, b, stride, pad, dilation);
+}
+
+at::Tensor CodecNet::snake(const std::string& key, const at::Tensor& x) const {
+  const at::Tensor& alpha = p_[key];
+  return x + (alpha + 1e-9).reciprocal() * at::sin(alpha * x).pow(2);
+}
+
+at::Tensor CodecNet::unit(const std::string& prefix, const at::Tensor& x, int64_t k1, int64_t dilation,
+                          int64_t k3) const {
+  at::Tensor h = conv(prefix + ".1", snake(prefix + ".0.alpha", x), 1, (k1 - 1) * dilation / 2, dilation);
+  h = conv(prefix + ".3", snake(prefix + ".2.alpha", h), 1, (k3 - 1) / 2, 1);
+  return x + h;
+}
+
+at::Tensor CodecNet::encode(const at::Tensor& audio) const {
+  at::Tensor x = conv("encoder.block.0", audio, 1, 3, 1);
+  const size_t n = cfg_.encoder_rates.size();
+  for (size_t b = 0; b < n; ++b) {
+    const std::string p = "encoder.block." + std::to_string(b + 1) + ".block.";
+    for (int l = 0; l < 3; ++l) x = unit(p + std::to_string(l) + ".block", x, 7, kEncoderDilations[l], 1);
+    const int64_t s = cfg_.encoder_rates[b];
+    x = conv(p + "4", snake(p + "3.alpha", x), s, s / 2, 1);
+  }
+  x = snake("encoder.block." + std::to_string(n + 1) + ".alpha", x);
+  return conv("encoder.block." + std::to_string(n + 2), x, 1, 1, 1);
+}
+
+at::Tensor CodecNet::decode(const at::Tensor& z) const {
+  at::Tensor x = conv("decoder.model.0", z, 1, 3, 1);
+  const size_t n = cfg_.decoder_rates.size();
+  for (size_t i = 0; i < n; ++i) {
+    const std::string p = "decoder.model." + std::to_string(i + 1) + ".block.";
+    const int64_t s = cfg_.decoder_rates[i];
+    x = conv(p + "1", snake(p + "0.alpha", x), s, s / 2, 1, /*transpose=*/true);
+    at::Tensor sum;
+    for (int j = 0; j < 3; ++j) {
+      at::Tensor h = x;
+      for (int l = 0; l < 3; ++l)
+        h = unit(p + "2.mrf_blocks." + std::to_string(j) + ".block." + std::to_string(l) + ".layer", h,
+                 kMrfKernels[j], kDecoderDilations[l], kMrfKernels[j]);
+      sum = sum.defined() ? sum + h : h;
+    }
+    x = sum / 3.0;
+  }
+  x = snake("decoder.model." + std::to_string(n + 1) + ".alpha", x);
+  return at::tanh(conv("decoder.model." + std::to_string(n + 2), x, 1, 3, 1));
+}
+
+CodecNet::Output CodecNet::forward(const at::Tensor& audio, const at::Tensor& n_quantizers) const {
+  const at::Tensor latent = encode(audio);
+  const int64_t B = latent.size(0), T = latent.size(2), d = cfg_.codebook_dim;
+  at::Tensor residual = latent, z_q = at::zeros_like(latent);
+  at::Tensor commitment = at::zeros({}, latent.options()), codebook = at::zeros({}, latent.options());
+  std::vector<at::Tensor> codes;
+  for (int64_t i = 0; i < cfg_.n_codebooks; ++i) {
+    const std::string p = "quantizer.quantizers." + std::to_string(i) + ".";
+    const at::Tensor z_e = conv(p + "in_proj", residual, 1, 0, 1);  // [B,d,T]
+    const at::Tensor& table = p_[p + "codebook.weight"];             // [N,d]
+    at::Tensor idx_e;
+    {
+      // The nearest normalized codebook row by the reference's distance; the choice has no gradient.
+      at::NoGradGuard no_grad;
+      at::Tensor enc = z_e.detach().permute({0, 2, 1}).reshape({B * T, d});
+      enc = enc / enc.norm(2, {1}, true).clamp_min(1e-12);
+      at::Tensor cb = table.detach();
+      cb = cb / cb.norm(2, {1}, true).clamp_min(1e-12);
+      const at::Tensor dist = enc.pow(2).sum(1, true) - 2 * at::mm(enc, cb.t()) + cb.pow(2).sum(1, true).t();
+      idx_e = std::get<1>(at::max(-dist, 1)).reshape({B, T});
+    }
+    const at::Tensor q = at::embedding(table, idx_e).transpose(1, 2);  // [B,d,T], raw rows
+    const at::Tensor use = n_quantizers.defined() ? (n_quantizers > i).to(latent.scalar_type()).view({B, 1, 1})
+                                                  : at::ones({B, 1, 1}, latent.options());
+    commitment = commitment + ((z_e - q.detach()).pow(2).mean({1, 2}) * use.view({B})).mean();
+    codebook = codebook + ((q - z_e.detach()).pow(2).mean({1, 2}) * use.view({B})).mean();
+    const at::Tensor z_q_i = conv(p + "out_proj", z_e + (q - z_e).detach(), 1, 0, 1);  // straight-through
+    z_q = z_q + z_q_i * use;
+    residual = residual - z_q_i;
+    codes.push_back(idx_e);
+  }
+  return {decode(z_q), at::stack(codes, 1), commitment, codebook};
+}
+
+// --- losses ---------------------------------------------------------------------------------
+
+at::Tensor mel_filters(int64_t sample_rate, int64_t n_fft, int64_t n_mels) {
+  auto hz_to_mel = [](double f) { return 2595.0 * std::log10(1.0 + f / 700.0); };
+  auto mel_to_hz = [](double m) { return 700.0 * (std::pow(10.0, m / 2595.0) - 1.0); };
+  const int64_t bins = n_fft / 2 + 1;
+  const double top = hz_to_mel(sample_rate / 2.0);
+  std::vector<double> edges;
+  for (int64_t i = 0; i < n_mels + 2; ++i) edges.push_back(mel_to_hz(top * double(i) / double(n_mels + 1)));
+  at::Tensor fb = at::zeros({n_mels, bins});
+  auto acc = fb.accessor<float, 2>();
+  for (int64_t m = 0; m < n_mels; ++m) {
+    const double lo = edges[size_t(m)], mid = edges[size_t(m) + 1], hi = edges[size_t(m) + 2];
+    for (int64_t k = 0; k < bins; ++k) {
+      const double f = double(k) * sample_rate / double(n_fft);
+      const double w = std::max(0.0, std::min((f - lo) / (mid - lo), (hi - f) / (hi - mid)));
+      acc[m][k] = float(w * 2.0 / (hi - lo));  // Slaney-style area normalization
+    }
+  }
+  return fb;
+}
+
+MelLoss::MelLoss(int64_t sample_rate, at::Device device) {
+  const int64_t windows[] = {32, 64, 128, 256, 512, 1024, 2048};
+  const int64_t mels[] = {5, 10, 20, 40, 80, 160, 320};
+  for (size_t i = 0; i < 7; ++i) {
+    windows_.push_back(windows[i]);
+    hann_.push_back(at::hann_window(windows[i], at::TensorOptions().dtype(at::kFloat)).to(device));
+    filters_.push_back(mel_filters(sample_rate, windows[i], mels[i]).to(device));
+  }
+}
+
+at::Tensor MelLoss::log_mel(const at::Tensor& x, size_t s) const {
+  const int64_t w = windows_[s];
+  // Centered frames: reflect-pad by half a window, as torch.stft(center=True) does.
+  const at::Tensor padded = at::reflection_pad1d(x, {w / 2, w / 2}).squeeze(1);
+  const at::Tensor spec = at::stft(padded, w, w / 4, w, hann_[s], false, true, true);  // [B,F,frames]
+  const at::Tensor mag = at::abs(spec);
+  return at::log10(at::matmul(filters_[s], mag).clamp_min(1e-5));
+}
+
+at::Tensor MelLoss::operator()(const at::Tensor& estimate, const at::Tensor& reference) const {
+  at::Tensor total = at::zeros({}, estimate.options());
+  for (size_t s = 0; s < windows_.size(); ++s)
+    total = total + at::l1_loss(log_mel(estimate, s), log_mel(reference, s));
+  return total;
+}
+
+at::Tensor si_sdr(const at::Tensor& estimate, const at::Tensor& reference) {
+  const at::Tensor e = estimate.flatten(1) - estimate.flatten(1).mean(1, true);
+  const at::Tensor r = reference.flatten(1) - reference.flatten(1).mean(1, true);
+  const at::Tensor scale = (e * r).sum(1, true) / (r.pow(2).sum(1, true) + 1e-8);
+  const at::Tensor target = scale * r;
+  const at::Tensor noise = e - target;
+  return 10.0 * at::log10((target.pow(2).sum(1) + 1e-8) / (noise.pow(2).sum(1) + 1e-8));
+}
+
+}  // namespace vamp::train

@@ -1,0 +1,66 @@
+// codec_net: the LAC codec as a differentiable function of its checkpoint tensors, for training.
+//
+// Same layers, paddings and op order as engine/codec.cpp, but weight norm is applied on every call
+// (so gradients reach weight_g and weight_v) and the quantizer is the training-time RVQ of
+// lac/nn/quantize.py: straight-through codes, commitment and codebook losses, quantizer dropout.
+// Whatever this computes with dropout off is what Codec computes from the saved file.
+#pragma once
+
+#include "codec.h"
+#include "optim.h"
+
+#include <ATen/ATen.h>
+
+namespace vamp::train {
+
+class CodecNet {
+ public:
+  // params holds a codec checkpoint's tensors (e.g. from random_codec_checkpoint); config is its shape.
+  CodecNet(const Params& params, CodecConfig config);
+  const CodecConfig& config() const { return cfg_; }
+
+  struct Output {
+    at::Tensor audio;            // [B,1,N] reconstruction
+    at::Tensor codes;            // [B,K,T] (codebooks past a row's dropout count are still computed)
+    at::Tensor commitment_loss;  // scalar, summed over the quantizers in use, as lac
+    at::Tensor codebook_loss;
+  };
+  // audio [B,1,N], N a multiple of the hop. n_quantizers: int64 [B] codebooks used per row
+  // (undefined = all).
+  Output forward(const at::Tensor& audio, const at::Tensor& n_quantizers = {}) const;
+
+  at::Tensor encode(const at::Tensor& audio) const;  // -> latent [B,D,T]
+  at::Tensor decode(const at::Tensor& z) const;      // latent [B,D,T] -> audio [B,1,T*hop]
+
+ private:
+  at::Tensor conv(const std::string& prefix, const at::Tensor& x, int64_t stride, int64_t pad, int64_t dilation,
+                  bool transpose = false) const;
+  at::Tensor snake(const std::string& key, const at::Tensor& x) const;
+  at::Tensor unit(const std::string& prefix, const at::Tensor& x, int64_t k1, int64_t dilation, int64_t k3) const;
+
+  const Params& p_;
+  CodecConfig cfg_;
+};
+
+// DAC's multi-scale mel loss: L1 between log10 mel spectrograms (clamped at 1e-5) at window
+// lengths 32..2048 with 5..320 mel bands, hop = window / 4, Hann windows, summed over scales.
+class MelLoss {
+ public:
+  MelLoss(int64_t sample_rate, at::Device device);
+  at::Tensor operator()(const at::Tensor& estimate, const at::Tensor& reference) const;  // [B,1,N] each
+  // log10 mel spectrogram at one scale, [B, mels, frames]
+  at::Tensor log_mel(const at::Tensor& x, size_t scale) const;
+  size_t scales() const { return windows_.size(); }
+
+ private:
+  std::vector<int64_t> windows_;
+  std::vector<at::Tensor> hann_, filters_;  // filters: [mels, window/2+1]
+};
+
+// Scale-invariant SDR in dB per row, [B] (the usual definition, zero-mean signals).
+at::Tensor si_sdr(const at::Tensor& estimate, const at::Tensor& reference);
+
+// Mel filterbank [n_mels, n_fft/2+1] with the HTK mel scale and triangular, area-normalized bands.
+at::Tensor mel_filters(int64_t sample_rate, int64_t n_fft, int64_t n_mels);
+
+}  // namespace vamp::train

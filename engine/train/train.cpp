@@ -1,0 +1,181 @@
+// train: the training loops behind vamp-train (codec; coarse and c2f transformers).
+#include "train.h"
+
+#include "codec_net.h"
+#include "dataset.h"
+#include "optim.h"
+#include "transformer_net.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace vamp::train {
+
+namespace {
+
+std::string log_path(const RunOptions& o) { return o.log.empty() ? o.out + ".log.csv" : o.log; }
+
+void use_fast_math(const at::Device& device) {
+  // TF32 matmuls/convolutions on GPUs that have them: ~3x the fp32 rate, ample for training.
+  if (device.is_cuda()) {
+    at::globalContext().setAllowTF32CuBLAS(true);
+    at::globalContext().setAllowTF32CuDNN(true);
+    at::globalContext().setBenchmarkCuDNN(true);
+  }
+}
+
+std::string fmt(const char* f, double a, double b = 0, double c = 0) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, f, a, b, c);
+  return buf;
+}
+
+}  // namespace
+
+double run_progress(const RunOptions& opt, int64_t step, double seconds) {
+  double p = double(step) / double(std::max<int64_t>(1, opt.steps));
+  if (opt.max_minutes > 0) p = std::max(p, seconds / (60.0 * opt.max_minutes));
+  return std::min(1.0, p);
+}
+
+// Loop shared by both trainers: schedule, step, log, progress, periodic saves, the clock.
+template <typename StepFn>
+void run(const RunOptions& opt, Params& params, AdamW& adam, const std::string& what,
+         const std::vector<std::string>& columns, StepFn&& one_step) {
+  const bool resumed = load_training_state(opt.out, params, adam);
+  const int64_t first = adam.steps();
+  if (resumed) std::fprintf(stderr, "%s: resuming %s at step %lld\n", what.c_str(), opt.out.c_str(), (long long)first);
+  if (first >= opt.steps) return;
+  LossLog log(log_path(opt), columns, resumed);
+  Progress progress(what, first, opt.steps);
+  const int64_t warmup = std::min<int64_t>(200, opt.steps / 10 + 1);
+  std::vector<double> sums(columns.size(), 0.0);
+  int64_t in_sum = 0;
+  for (int64_t step = first; step < opt.steps; ++step) {
+    const double progress_now = run_progress(opt, step, progress.seconds());
+    const int64_t virtual_step = int64_t(progress_now * double(opt.steps));
+    const double lr = learning_rate(std::max(step < warmup ? step : virtual_step, int64_t(0)), opt.steps, opt.lr, warmup);
+    adam.zero_grad();
+    std::vector<double> values = one_step(step);  // runs backward; values[0] is the loss
+    values.push_back(adam.step(lr, 1.0));
+    values.push_back(lr);
+    for (size_t i = 0; i < sums.size() && i < values.size(); ++i) sums[i] += values[i];
+    ++in_sum;
+    const bool last = step + 1 == opt.steps || (opt.max_minutes > 0 && progress_now >= 1.0);
+    if ((step + 1) % 25 == 0 || last) {
+      for (auto& s : sums) s /= double(in_sum);
+      log.row(step + 1, progress.seconds(), sums);
+      std::fill(sums.begin(), sums.end(), 0.0);
+      in_sum = 0;
+    }
+    progress.update(last ? opt.steps - 1 : step, fmt("loss %.4f", values[0]));
+    if ((step + 1) % opt.save_every == 0 || last) save_training_state(opt.out, params, adam);
+    if (last) break;
+  }
+  progress.done();
+}
+
+void train_codec(const CodecTrainOptions& opt) {
+  use_fast_math(opt.device);
+  at::manual_seed(uint64_t(opt.seed));
+  const CodecConfig cfg = [&] {
+    CodecConfig c = opt.config;
+    c.latent_dim = c.encoder_dim << c.encoder_rates.size();
+    c.hop_length = 1;
+    for (auto r : c.decoder_rates) c.hop_length *= r;
+    return c;
+  }();
+  AudioSet data(opt.data, cfg.sample_rate);
+  std::fprintf(stderr, "codec: %zu files, %.1f minutes of audio\n", data.size(), data.seconds() / 60.0);
+  Checkpoint init = random_codec_checkpoint(cfg, uint64_t(opt.seed));
+  init.metadata = py_dict({{"kwargs", init.kwargs}, {"trained_by", py_str("vamp-train codec")}});
+  Params params(init, opt.device);
+  // Shapes are validated by the inference loader before any time is spent training.
+  Codec::from_checkpoint(params.checkpoint());
+  std::fprintf(stderr, "codec: %lld parameters, hop %lld, %lld codebooks of %lld\n", (long long)params.count(),
+               (long long)cfg.hop_length, (long long)cfg.n_codebooks, (long long)cfg.codebook_size);
+  AdamW adam(params.trainable(), 0.8, 0.99);
+  CodecNet net(params, cfg);
+  MelLoss mel(cfg.sample_rate, opt.device);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(opt.seed));
+  const int64_t n = std::max<int64_t>(1, int64_t(opt.crop_seconds * cfg.sample_rate / cfg.hop_length)) * cfg.hop_length;
+
+  run(opt, params, adam, "codec", {"loss", "mel", "l1", "si_sdr", "commitment", "codebook", "grad_norm", "lr"},
+      [&](int64_t) {
+        const at::Tensor x = data.crops(opt.batch, n, gen).to(opt.device);
+        // Quantizer dropout (lac): part of the batch is decoded from a random number of codebooks,
+        // so that the lowest codebooks alone already sound like the input.
+        at::Tensor nq = at::full({opt.batch}, cfg.n_codebooks, at::kLong);
+        const int64_t n_drop = int64_t(opt.quantizer_dropout * double(opt.batch));
+        if (n_drop > 0) nq.narrow(0, 0, n_drop).copy_(at::randint(1, cfg.n_codebooks + 1, {n_drop}, gen));
+        const auto out = net.forward(x, nq.to(opt.device));
+        const at::Tensor mel_loss = mel(out.audio, x);
+        const at::Tensor l1 = at::l1_loss(out.audio, x);
+        const at::Tensor sdr = si_sdr(out.audio, x).mean();
+        // Weights as DAC's mel/VQ terms; the waveform terms keep the phase so SI-SDR is meaningful.
+        const at::Tensor loss = 15.0 * mel_loss + 10.0 * l1 - 0.1 * sdr.clamp_max(40.0) +
+                                0.25 * out.commitment_loss + 1.0 * out.codebook_loss;
+        loss.backward();
+        return std::vector<double>{loss.item<double>(), mel_loss.item<double>(), l1.item<double>(),
+                                   sdr.item<double>(), out.commitment_loss.item<double>(),
+                                   out.codebook_loss.item<double>()};
+      });
+  std::fprintf(stderr, "codec: saved %s\n", opt.out.c_str());
+}
+
+void train_transformer(const TransformerTrainOptions& opt) {
+  use_fast_math(opt.device);
+  at::manual_seed(uint64_t(opt.seed));
+  auto codec = Codec::load(opt.codec, opt.device);
+  const TransformerConfig& cfg = opt.config;
+  if (cfg.n_codebooks > codec->config().n_codebooks)
+    throw std::invalid_argument("the model wants " + std::to_string(cfg.n_codebooks) + " codebooks, the codec has " +
+                                std::to_string(codec->config().n_codebooks));
+  std::vector<at::Tensor> codebooks;
+  for (int64_t c = 0; c < cfg.n_codebooks; ++c) codebooks.push_back(codec->codebook(int(c)));
+
+  // Tokens of every training file, computed once (the codec is fixed while the transformer trains).
+  AudioSet data(opt.data, codec->config().sample_rate);
+  std::vector<at::Tensor> codes;
+  const int64_t hop = codec->config().hop_length;
+  for (size_t i = 0; i < data.size(); ++i) {
+    at::Tensor a = data.piece(i);
+    const int64_t n = a.numel() / hop * hop;
+    if (n == 0) continue;
+    at::Tensor z = codec->encode_chunked(a.narrow(0, 0, n).view({1, 1, n}), 512);
+    codes.push_back(z[0].narrow(0, 0, cfg.n_codebooks).to(opt.device));
+  }
+  std::fprintf(stderr, "%s: %zu files, %lld frames of tokens\n", opt.out.c_str(), codes.size(),
+               (long long)[&] { int64_t t = 0; for (auto& z : codes) t += z.size(1); return t; }());
+
+  Checkpoint init = random_transformer_checkpoint(cfg, uint64_t(opt.seed), /*with_lora=*/false);
+  init.metadata = py_dict({{"kwargs", init.kwargs}, {"trained_by", py_str("vamp-train transformer")}});
+  // Smaller initial weights than the random test models: a trainable start (std 0.02, as GPT-style models).
+  for (auto& [key, t] : init.tensors)
+    if (key.find(".weight") != std::string::npos && t.dim() == 2 && key.find("norm") == std::string::npos &&
+        key.find("relative_attention_bias") == std::string::npos)
+      t = t.normal_(0.0, 0.02);
+  Params params(init, opt.device);
+  Transformer::from_checkpoint(params.checkpoint(), codebooks);  // validates the layout first
+  std::fprintf(stderr, "%s: %lld parameters\n", opt.out.c_str(), (long long)params.count());
+  AdamW adam(params.trainable(), 0.9, 0.999, 1e-8, 0.01);
+  TransformerNet net(params, cfg, codebooks);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(opt.seed));
+  const std::string what = cfg.n_conditioning_codebooks > 0 ? "c2f" : "coarse";
+
+  run(opt, params, adam, what, {"loss", "accuracy", "grad_norm", "lr"}, [&](int64_t) {
+    const at::Tensor z = token_windows(codes, opt.batch, opt.frames, gen);
+    const at::Tensor mask = cosine_schedule_mask(opt.batch, cfg.n_codebooks, opt.frames,
+                                                 cfg.n_conditioning_codebooks, gen).to(z.device());
+    MaskedLoss l = masked_token_loss(net, z, mask, opt.dropout);
+    l.loss.backward();
+    return std::vector<double>{l.loss.item<double>(), l.accuracy};
+  });
+  std::fprintf(stderr, "%s: saved %s\n", what.c_str(), opt.out.c_str());
+}
+
+}  // namespace vamp::train

@@ -1,0 +1,47 @@
+// train: training our own codec, coarse and c2f models in the released checkpoint layout, with the
+// engine's modules, on CPU or CUDA. What vamp-train runs; the saved files load with Codec::load and
+// Transformer::load like the released weights.
+#pragma once
+
+#include "codec.h"
+#include "transformer.h"
+
+#include <ATen/ATen.h>
+
+#include <string>
+
+namespace vamp::train {
+
+struct RunOptions {
+  std::string data;           // folder of 44.1 kHz WAV files
+  std::string out;            // the model file; <out>.state holds the optimizer for resuming
+  std::string log;            // loss log CSV (default <out>.log.csv)
+  int64_t steps = 1000;       // total optimizer steps (a resumed run continues to this count)
+  int64_t batch = 8;
+  double lr = 3e-4;           // peak learning rate (warm-up, then cosine decay to 10%)
+  int64_t seed = 1;
+  at::Device device = at::kCPU;
+  int64_t save_every = 250;   // steps between saves of model and state
+  double max_minutes = 0;     // > 0: the schedule also runs on the clock and the run ends, saved, by then
+};
+
+struct CodecTrainOptions : RunOptions {
+  CodecConfig config;             // widths, strides (hop), codebooks
+  double crop_seconds = 0.6;      // training excerpt length
+  double quantizer_dropout = 0.5; // fraction of each batch decoded from a random number of codebooks
+};
+
+struct TransformerTrainOptions : RunOptions {
+  std::string codec;              // the codec whose tokens and codebooks the model uses
+  TransformerConfig config;       // sizes; n_codebooks/n_conditioning_codebooks pick coarse or c2f
+  int64_t frames = 256;           // sequence length in codec frames
+  double dropout = 0.1;
+};
+
+void train_codec(const CodecTrainOptions& opt);
+void train_transformer(const TransformerTrainOptions& opt);
+
+// The learning-rate schedule position in [0, 1] of a run: steps done, or the clock if sooner.
+double run_progress(const RunOptions& opt, int64_t step, double seconds);
+
+}  // namespace vamp::train

@@ -1,0 +1,183 @@
+// Training: the differentiable codec and transformer compute what the inference engine computes
+// from the saved file; a few steps lower the loss; runs resume where they stopped; the saved
+// files load as released-layout checkpoints.
+#include "checkpoint.h"
+#include "codec.h"
+#include "train/codec_net.h"
+#include "train/dataset.h"
+#include "train/evaluate.h"
+#include "train/optim.h"
+#include "train/transformer_net.h"
+#include "transformer.h"
+#include "testutil.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+
+using vamp::test::scratch;
+
+namespace {
+
+vamp::CodecConfig small_codec() {
+  vamp::CodecConfig c = vamp::codec_preset("tiny");
+  c.n_codebooks = 6;
+  c.latent_dim = 0;
+  return c;
+}
+
+// Two seconds of a plucked two-note figure: something with pitch and attacks to reconstruct.
+at::Tensor plucks(int64_t batch, int64_t n) {
+  at::Tensor t = at::arange(n, at::kFloat).div_(44100.0);
+  at::Tensor x = at::zeros({batch, 1, n});
+  for (int64_t b = 0; b < batch; ++b) {
+    const double f = 220.0 * (1 + b);
+    x[b][0] = 0.4 * at::sin(t * (2 * M_PI * f)) * at::exp(-(at::fmod(t, 0.25)) * 12.0);
+  }
+  return x;
+}
+
+START_TEST(test_codec_net_equals_inference_codec) {
+  at::set_num_threads(2);
+  const auto ck = vamp::random_codec_checkpoint(small_codec(), 3);
+  vamp::train::Params params(ck, at::kCPU);
+  auto cfg = vamp::Codec::from_checkpoint(ck)->config();
+  vamp::train::CodecNet net(params, cfg);
+  const at::Tensor x = plucks(2, 768 * 12);
+  at::Tensor y, codes;
+  {
+    at::NoGradGuard no_grad;
+    auto out = net.forward(x);
+    y = out.audio;
+    codes = out.codes;
+  }
+  auto codec = vamp::Codec::from_checkpoint(params.checkpoint());
+  VAMP_ASSERT_EQUAL(codes, codec->encode(x));
+  VAMP_ASSERT_CLOSE(y, codec->decode(codes), 1e-5);
+}
+END_TEST
+
+START_TEST(test_transformer_net_equals_inference_transformer) {
+  at::set_num_threads(2);
+  auto cfg = vamp::TransformerConfig::preset("tiny-c2f");
+  cfg.n_codebooks = 6;
+  cfg.n_conditioning_codebooks = 2;
+  const auto codec_ck = vamp::random_codec_checkpoint(small_codec(), 3);
+  auto codec = vamp::Codec::from_checkpoint(codec_ck);
+  std::vector<at::Tensor> books;
+  for (int i = 0; i < 6; ++i) books.push_back(codec->codebook(i));
+  const auto ck = vamp::random_transformer_checkpoint(cfg, 5, /*with_lora=*/false);
+  vamp::train::Params params(ck, at::kCPU);
+  vamp::train::TransformerNet net(params, cfg, books);
+  at::Generator g = at::make_generator<at::CPUGeneratorImpl>(9);
+  at::Tensor z = at::randint(0, cfg.vocab_size + 1, {2, 6, 50}, g, at::kLong);
+  at::Tensor logits;
+  {
+    at::NoGradGuard no_grad;
+    logits = net.forward(z, 0.0);
+  }
+  auto model = vamp::Transformer::from_checkpoint(params.checkpoint(), books);
+  VAMP_ASSERT_CLOSE(logits, model->token_logits(z), 1e-4);
+}
+END_TEST
+
+START_TEST(test_codec_training_lowers_loss_and_resumes) {
+  at::set_num_threads(2);
+  at::manual_seed(0);
+  const auto ck = vamp::random_codec_checkpoint(small_codec(), 4);
+  vamp::train::Params params(ck, at::kCPU);
+  vamp::train::CodecNet net(params, vamp::Codec::from_checkpoint(ck)->config());
+  vamp::train::MelLoss mel(44100, at::kCPU);
+  vamp::train::AdamW adam(params.trainable(), 0.8, 0.99);
+  const at::Tensor x = plucks(2, 768 * 8);
+  auto loss_now = [&] {
+    auto out = net.forward(x);
+    return 15.0 * mel(out.audio, x) + 0.25 * out.commitment_loss + out.codebook_loss;
+  };
+  const double first = loss_now().item<double>();
+  for (int i = 0; i < 12; ++i) {
+    adam.zero_grad();
+    loss_now().backward();
+    adam.step(2e-3, 1.0);
+  }
+  const double after = loss_now().item<double>();
+  ck_assert_msg(after < 0.9 * first, "loss %g -> %g after 12 steps", first, after);
+
+  // The saved pair restores the same parameters and optimizer step count.
+  const std::string path = scratch("train_codec.pth");
+  vamp::train::save_training_state(path, params, adam);
+  vamp::train::Params again(ck, at::kCPU);
+  vamp::train::AdamW adam2(again.trainable(), 0.8, 0.99);
+  ck_assert(vamp::train::load_training_state(path, again, adam2));
+  ck_assert_int_eq(adam2.steps(), 12);
+  VAMP_ASSERT_EQUAL(again["decoder.model.0.weight_v"] == params["decoder.model.0.weight_v"],
+                    at::ones_like(params["decoder.model.0.weight_v"], at::kBool));
+  // And the model file is a released-layout codec.
+  ck_assert_int_eq(vamp::Codec::load(path)->config().n_codebooks, 6);
+}
+END_TEST
+
+START_TEST(test_transformer_training_learns_a_pattern) {
+  at::set_num_threads(2);
+  at::manual_seed(0);
+  auto cfg = vamp::TransformerConfig::preset("tiny-coarse");
+  const auto codec = vamp::Codec::from_checkpoint(vamp::random_codec_checkpoint(small_codec(), 3));
+  std::vector<at::Tensor> books;
+  for (int i = 0; i < 4; ++i) books.push_back(codec->codebook(i));
+  vamp::train::Params params(vamp::random_transformer_checkpoint(cfg, 6, false), at::kCPU);
+  vamp::train::TransformerNet net(params, cfg, books);
+  vamp::train::AdamW adam(params.trainable(), 0.9, 0.999);
+  // A repeating 4-frame pattern: masked tokens are predictable from their neighbours.
+  const at::Tensor pattern = at::randint(0, 1024, {1, 4, 4}, at::kLong);
+  const at::Tensor z = pattern.repeat({4, 1, 8});
+  at::Generator g = at::make_generator<at::CPUGeneratorImpl>(1);
+  double first_acc = -1, acc = 0, first_loss = 0, loss = 0;
+  for (int i = 0; i < 60; ++i) {
+    const at::Tensor m = vamp::train::cosine_schedule_mask(4, 4, 32, 0, g);
+    auto l = vamp::train::masked_token_loss(net, z, m, 0.0);
+    if (first_acc < 0) first_acc = l.accuracy, first_loss = l.loss.item<double>();
+    acc = l.accuracy;
+    loss = l.loss.item<double>();
+    adam.zero_grad();
+    l.loss.backward();
+    adam.step(3e-3, 1.0);
+  }
+  // Rows masked almost entirely cannot tell the pattern's phase, so accuracy stays below 1.
+  ck_assert_msg(acc > 0.3 && first_acc < 0.05 && loss < 0.5 * first_loss, "accuracy %g -> %g, loss %g -> %g",
+                first_acc, acc, first_loss, loss);
+}
+END_TEST
+
+START_TEST(test_masks_and_metrics) {
+  at::Generator g = at::make_generator<at::CPUGeneratorImpl>(2);
+  const at::Tensor m = vamp::train::cosine_schedule_mask(64, 8, 100, 4, g);
+  ck_assert_int_eq(m.narrow(1, 0, 4).sum().item<int64_t>(), 0);  // conditioning codebooks kept
+  const double frac = m.narrow(1, 4, 4).to(at::kFloat).mean().item<double>();
+  ck_assert_msg(std::abs(frac - 2 / M_PI) < 0.08, "masked fraction %g, E[cos(pi r/2)] = 0.64", frac);
+  // SI-SDR: 20 dB of added noise reads 20 dB; a scaled copy is perfect.
+  at::Tensor s = at::randn({1, 1, 44100}, g);
+  at::Tensor n = at::randn({1, 1, 44100}, g) * 0.1;
+  ck_assert_msg(std::abs(vamp::train::si_sdr(s + n, s).item<double>() - 20.0) < 0.3, "si-sdr of 20 dB noise");
+  // Chroma of an A440 tone peaks at A; the 3 kHz low-pass removes a 5 kHz tone.
+  at::Tensor t = at::arange(44100, at::kFloat) / 44100.0;
+  ck_assert_int_eq(vamp::train::chroma(at::sin(t * (2 * M_PI * 440)), 44100).argmax().item<int64_t>(), 9);
+  at::Tensor hi = at::sin(t * (2 * M_PI * 5000)).view({1, 1, -1});
+  ck_assert_msg(vamp::train::lowpass(hi, 44100, 3000).abs().max().item<double>() < 1e-3, "low-pass");
+}
+END_TEST
+
+}  // namespace
+
+static Suite* train_suite() {
+  Suite* s = suite_create("train");
+  TCase* tc = tcase_create("train");
+  tcase_add_test(tc, test_codec_net_equals_inference_codec);
+  tcase_add_test(tc, test_transformer_net_equals_inference_transformer);
+  tcase_add_test(tc, test_codec_training_lowers_loss_and_resumes);
+  tcase_add_test(tc, test_transformer_training_learns_a_pattern);
+  tcase_add_test(tc, test_masks_and_metrics);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+VAMP_TEST_MAIN(train_suite)
