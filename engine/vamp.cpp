@@ -37,11 +37,6 @@ std::string default_model_path(const std::string& file) {
   return std::string(dir && *dir ? dir : VAMP_DEFAULT_MODEL_DIR) + "/" + file;
 }
 
-bool is_untrained_default(const std::string& path) {
-  const char* dir = std::getenv("VAMPNET_MODELS");
-  return !(dir && *dir) && canonical(path).rfind(canonical(VAMP_DEFAULT_MODEL_DIR), 0) == 0;
-}
-
 void set_cpu_threads(int threads) {
   if (threads > 0 && at::get_num_threads() != threads) at::set_num_threads(threads);
 }

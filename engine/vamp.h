@@ -18,11 +18,9 @@ class Codec;
 class Transformer;
 
 // Where a model file of the default set lives: $VAMPNET_MODELS/<file> when that variable is set
-// (e.g. a folder holding the released codec.pth, coarse.pth, c2f.pth), else the set generated
-// with this build. Callers use it when no model path is given.
+// (e.g. a folder holding the released codec.pth, coarse.pth, c2f.pth), else our small trained set
+// (models/default). Callers use it when no model path is given.
 std::string default_model_path(const std::string& file);
-// True when `path` is a file of the generated default set, whose weights are random (untrained).
-bool is_untrained_default(const std::string& path);
 
 // Picks the torch threads for CPU work (0 = leave torch's default). Call before heavy work.
 void set_cpu_threads(int threads);

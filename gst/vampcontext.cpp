@@ -175,9 +175,6 @@ vamp_element_open_codec (GstElement * element, const gchar * model, const gchar 
   GST_INFO_OBJECT (element, "codec %s (id %s) in %s: %d Hz, hop %d, %d codebooks", path.c_str (),
       m->info ().id.c_str (), vamp::precision_name (m->precision ()), m->info ().sample_rate,
       m->info ().hop_length, m->info ().n_codebooks);
-  if (vamp::is_untrained_default (path))
-    GST_WARNING_OBJECT (element, "using the default model set, which is UNTRAINED (random "
-        "weights): set model= or VAMPNET_MODELS to real weights");
   return m;
 }
 

@@ -1,7 +1,7 @@
 # Sourced by the pipeline scripts: the plugin, models and tools of one build tree.
 #   VAMP_BUILD_DIR   the build tree (default: build/ next to this folder)
-#   VAMPNET_MODELS   folder with codec.pth, coarse.pth, c2f.pth (default: the build's tiny,
-#                    RANDOM, untrained set, which makes noise, not music; see docs/weights.md)
+#   VAMPNET_MODELS   folder with codec.pth, coarse.pth, c2f.pth (default: models/default, our
+#                    small trained set; see docs/weights.md)
 #   STEPS, C2F_STEPS, SEED, THREADS   sampling knobs shared by the scripts (defaults below)
 #   SYNTH_SECONDS    length of the synthesized input used when no input file is given
 # Paths must not contain spaces (they go into gst-launch descriptions).
@@ -11,7 +11,7 @@ VAMP_BUILD_DIR="$(cd "${VAMP_BUILD_DIR:-$here/build}" 2>/dev/null && pwd)" || {
   exit 1
 }
 export GST_PLUGIN_PATH="$VAMP_BUILD_DIR/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
-MODELS="${VAMPNET_MODELS:-$VAMP_BUILD_DIR/models}"
+MODELS="${VAMPNET_MODELS:-$here/models/default}"
 export VAMPNET_MODELS="$MODELS"
 for f in codec.pth coarse.pth c2f.pth; do
   [ -f "$MODELS/$f" ] || { echo "$0: $MODELS/$f is missing" >&2; exit 1; }

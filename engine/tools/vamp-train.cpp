@@ -14,7 +14,7 @@
 namespace vamp::cli {
 namespace {
 
-const std::vector<std::string> kRunOptions = {"data", "out", "log", "steps", "batch", "lr", "seed", "device",
+const std::vector<std::string> kRunOptions = {"data", "out", "log", "init", "steps", "batch", "lr", "seed", "device",
                                               "save-every", "max-minutes"};
 
 at::Device device_arg(const Args& a) {
@@ -31,6 +31,7 @@ void run_options(const Args& a, train::RunOptions& o, int64_t steps, int64_t bat
   o.data = a.str("data");
   o.out = a.str("out");
   o.log = a.str("log", "");
+  o.init = a.str("init", "");
   o.steps = a.integer("steps", steps);
   o.batch = a.integer("batch", batch);
   o.lr = a.number("lr", lr);
@@ -61,10 +62,11 @@ std::vector<int64_t> rates_arg(const Args& a, const std::string& name, std::vect
 }
 
 const char* kCodecUsage =
-    "vamp-train codec --data DIR --out codec.pth [--steps N] [--batch B] [--lr X] [--seed S]\n"
+    "vamp-train codec --data DIR --out codec.pth [--init codec.pth] [--steps N] [--batch B] [--lr X] [--seed S]\n"
     "      [--device cpu|cuda] [--max-minutes M] [--save-every N] [--log F.csv]\n"
     "      [--encoder-dim 16] [--decoder-dim 128] [--codebooks 8] [--codebook-size 1024] [--codebook-dim 8]\n"
-    "      [--encoder-rates 2,6,8,8] [--decoder-rates 6,4,4,2,2,2] (the released strides: hop 768)\n"
+    "      [--encoder-rates 2,6,8,8] [--decoder-rates 12,8,8] (hop 768 as released; three decoder stages,\n"
+    "      so that a narrow decoder still has 16 channels at the output rate)\n"
     "      [--crop-seconds 0.6] [--quantizer-dropout 0.5]";
 
 int codec(const Args& a) {
@@ -80,7 +82,7 @@ int codec(const Args& a) {
   o.config.codebook_size = a.integer("codebook-size", 1024);
   o.config.codebook_dim = a.integer("codebook-dim", 8);
   o.config.encoder_rates = rates_arg(a, "encoder-rates", {2, 6, 8, 8});
-  o.config.decoder_rates = rates_arg(a, "decoder-rates", {6, 4, 4, 2, 2, 2});
+  o.config.decoder_rates = rates_arg(a, "decoder-rates", {12, 8, 8});
   o.crop_seconds = a.number("crop-seconds", 0.6);
   o.quantizer_dropout = a.number("quantizer-dropout", 0.5);
   train::train_codec(o);

@@ -72,7 +72,7 @@ CodecNet::Output CodecNet::forward(const at::Tensor& audio, const at::Tensor& n_
   const int64_t B = latent.size(0), T = latent.size(2), d = cfg_.codebook_dim;
   at::Tensor residual = latent, z_q = at::zeros_like(latent);
   at::Tensor commitment = at::zeros({}, latent.options()), codebook = at::zeros({}, latent.options());
-  std::vector<at::Tensor> codes;
+  std::vector<at::Tensor> codes, projected;
   for (int64_t i = 0; i < cfg_.n_codebooks; ++i) {
     const std::string p = "quantizer.quantizers." + std::to_string(i) + ".";
     const at::Tensor z_e = conv(p + "in_proj", residual, 1, 0, 1);  // [B,d,T]
@@ -97,8 +97,9 @@ CodecNet::Output CodecNet::forward(const at::Tensor& audio, const at::Tensor& n_
     z_q = z_q + z_q_i * use;
     residual = residual - z_q_i;
     codes.push_back(idx_e);
+    projected.push_back(z_e.detach());
   }
-  return {decode(z_q), at::stack(codes, 1), commitment, codebook};
+  return {decode(z_q), at::stack(codes, 1), commitment, codebook, projected};
 }
 
 // --- losses ---------------------------------------------------------------------------------
@@ -156,6 +157,37 @@ at::Tensor si_sdr(const at::Tensor& estimate, const at::Tensor& reference) {
   const at::Tensor target = scale * r;
   const at::Tensor noise = e - target;
   return 10.0 * at::log10((target.pow(2).sum(1) + 1e-8) / (noise.pow(2).sum(1) + 1e-8));
+}
+
+at::Tensor correlation(const at::Tensor& estimate, const at::Tensor& reference) {
+  const at::Tensor e = estimate.flatten(1) - estimate.flatten(1).mean(1, true);
+  const at::Tensor r = reference.flatten(1) - reference.flatten(1).mean(1, true);
+  return (e * r).sum(1) / ((e.pow(2).sum(1) * r.pow(2).sum(1)).sqrt() + 1e-8);
+}
+
+CodeRestarter::CodeRestarter(int64_t n_codebooks, int64_t codebook_size) {
+  for (int64_t i = 0; i < n_codebooks; ++i) used_.push_back(at::zeros({codebook_size}, at::kBool));
+}
+
+void CodeRestarter::count(const at::Tensor& codes) {
+  const at::Tensor c = codes.to(at::kCPU);
+  for (size_t i = 0; i < used_.size(); ++i) used_[i].index_fill_(0, c.select(1, int64_t(i)).flatten(), true);
+}
+
+int64_t CodeRestarter::restart(const Params& params, const std::vector<at::Tensor>& projected, at::Generator& gen) {
+  at::NoGradGuard no_grad;
+  int64_t moved = 0;
+  for (size_t i = 0; i < used_.size(); ++i) {
+    const at::Tensor dead = used_[i].logical_not().nonzero().flatten();
+    used_[i].zero_();
+    if (dead.numel() == 0) continue;
+    const at::Tensor z = projected[i].permute({0, 2, 1}).reshape({-1, projected[i].size(1)});  // [B*T,d]
+    const at::Tensor pick = at::randint(z.size(0), {dead.numel()}, gen, at::TensorOptions().dtype(at::kLong));
+    const at::Tensor& table = params["quantizer.quantizers." + std::to_string(i) + ".codebook.weight"];
+    table.index_copy_(0, dead.to(table.device()), z.index_select(0, pick.to(z.device())));
+    moved += dead.numel();
+  }
+  return moved;
 }
 
 }  // namespace vamp::train

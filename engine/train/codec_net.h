@@ -24,6 +24,7 @@ class CodecNet {
     at::Tensor codes;            // [B,K,T] (codebooks past a row's dropout count are still computed)
     at::Tensor commitment_loss;  // scalar, summed over the quantizers in use, as lac
     at::Tensor codebook_loss;
+    std::vector<at::Tensor> projected;  // each quantizer's in_proj output z_e [B,d,T], detached
   };
   // audio [B,1,N], N a multiple of the hop. n_quantizers: int64 [B] codebooks used per row
   // (undefined = all).
@@ -59,6 +60,22 @@ class MelLoss {
 
 // Scale-invariant SDR in dB per row, [B] (the usual definition, zero-mean signals).
 at::Tensor si_sdr(const at::Tensor& estimate, const at::Tensor& reference);
+// Pearson correlation per row, [B]. SI-SDR = 10 log10(r^2 / (1 - r^2)), so 1 - r is a bounded
+// waveform loss with the same optimum and no blow-up while the output is still uncorrelated.
+at::Tensor correlation(const at::Tensor& estimate, const at::Tensor& reference);
+
+// Restarts dead codebook entries (a short run otherwise ends with most of them unused): counts the
+// codes a quantizer emitted since the last call and moves every unused row onto a random z_e of the
+// current batch. Returns the number of rows moved. The layout is unchanged (codebook.weight).
+class CodeRestarter {
+ public:
+  explicit CodeRestarter(int64_t n_codebooks, int64_t codebook_size);
+  void count(const at::Tensor& codes);  // [B,K,T]
+  int64_t restart(const Params& params, const std::vector<at::Tensor>& projected, at::Generator& gen);
+
+ private:
+  std::vector<at::Tensor> used_;  // [codebook_size] bool per quantizer
+};
 
 // Mel filterbank [n_mels, n_fft/2+1] with the HTK mel scale and triangular, area-normalized bands.
 at::Tensor mel_filters(int64_t sample_rate, int64_t n_fft, int64_t n_mels);

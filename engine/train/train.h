@@ -16,6 +16,7 @@ struct RunOptions {
   std::string data;           // folder of 44.1 kHz WAV files
   std::string out;            // the model file; <out>.state holds the optimizer for resuming
   std::string log;            // loss log CSV (default <out>.log.csv)
+  std::string init;           // start from this model's weights (fresh optimizer) instead of random ones
   int64_t steps = 1000;       // total optimizer steps (a resumed run continues to this count)
   int64_t batch = 8;
   double lr = 3e-4;           // peak learning rate (warm-up, then cosine decay to 10%)
