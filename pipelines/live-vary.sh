@@ -4,7 +4,9 @@
 #   pipelines/live-vary.sh [mic|test|FILE] [out.wav]
 # mic (default): autoaudiosrc. test: a live test tone (audiotestsrc is-live=true).
 # FILE: any audio file played in real time through clocksync (a simulated live input).
-# out.wav: record the output to a file instead of playing it on autoaudiosink.
+# out.wav: record the output to a file instead of playing it on autoaudiosink; a fakesink
+# synchronized to the clock stands in for the sound card, and vamp-launch counts the buffers that
+# reach it after their play-out time (underruns).
 # Knobs (environment): DURATION=seconds to run (default: until Ctrl-C), PERIOD=5,
 # WINDOW=57 frames per window (1 s), CONTEXT=172 frames of prompt (3 s),
 # PROCESSING_MS=1000 (what one window takes here: set it from the real-time factor printed at
@@ -31,7 +33,7 @@ case "$mode" in
     ;;
 esac
 if [ -n "$out" ]; then
-  sink="$TO_WAV ! filesink location=$out sync=true"  # sync: a live sink, as a sound card is
+  sink="tee name=t t. ! queue ! fakesink sync=true t. ! queue ! $TO_WAV ! filesink location=$out"
 else
   sink="audioconvert ! audioresample ! autoaudiosink"
 fi

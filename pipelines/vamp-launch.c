@@ -6,7 +6,10 @@
  *   - "latency: live=yes min=<ms> ms max=<ms|none>" once the pipeline plays and after every
  *     LATENCY message (the pipeline's latency query: what a live sink waits for);
  *   - at the end, per vampsample element: windows generated and the real-time factor
- *     (processing time / audio time, from its "vampsample" element messages).
+ *     (processing time / audio time, from its "vampsample" element messages);
+ *   - at the end, for a live pipeline, per synchronizing sink: buffers received and how many
+ *     arrived after their play-out time (running time + pipeline latency + 20 ms): an audio
+ *     card would have played silence there (an underrun), whatever the sink then does.
  * --duration stops the pipeline with EOS after that many seconds of PLAYING (live sources run
  * forever);
  * Ctrl-C also ends it with EOS, so files are finalized. --latency sets the pipeline latency
@@ -25,17 +28,93 @@ typedef struct
   gdouble seconds, audio_seconds;
 } SampleStats;
 
+/* Lateness of the buffers reaching one sink's pad, measured against the pipeline clock. */
+typedef struct
+{
+  GstElement *sink;
+  const GstClockTime *latency;  /* the pipeline latency last queried (App.last_min) */
+  GstSegment segment;
+  guint buffers, late;
+  GstClockTimeDiff worst;       /* largest lateness seen, ns */
+} SinkStats;
+
 typedef struct
 {
   GMainLoop *loop;
   GstElement *pipeline;
-  gboolean quiet, playing, error;
+  gboolean quiet, playing, error, live;
   GPtrArray *stats;             /* SampleStats* */
+  GPtrArray *sinks;             /* SinkStats* */
   GstClockTime last_min;
   gdouble duration;             /* --duration: seconds of PLAYING before EOS, 0 = none */
 } App;
 
 static gboolean send_eos (gpointer data);
+
+#define LATE_TOLERANCE (20 * GST_MSECOND)
+
+static GstPadProbeReturn
+on_sink_data (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  SinkStats *s = data;
+  if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT)
+      gst_event_copy_segment (ev, &s->segment);
+    return GST_PAD_PROBE_OK;
+  }
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  if (s->segment.format != GST_FORMAT_TIME)
+    return GST_PAD_PROBE_OK;    /* encoded bytes (a file): no play-out time to miss */
+  GstClock *clock = gst_element_get_clock (s->sink);
+  if (!clock || !GST_BUFFER_PTS_IS_VALID (buf)) {
+    if (clock)
+      gst_object_unref (clock);
+    return GST_PAD_PROBE_OK;
+  }
+  GstClockTime now = gst_clock_get_time (clock) - gst_element_get_base_time (s->sink);
+  gst_object_unref (clock);
+  GstClockTime rt = gst_segment_to_running_time (&s->segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
+  GstClockTime latency = *s->latency;
+  s->buffers++;
+  if (GST_CLOCK_TIME_IS_VALID (rt) && GST_CLOCK_TIME_IS_VALID (latency)) {
+    GstClockTimeDiff lateness = GST_CLOCK_DIFF (rt + latency, now);
+    if (lateness > s->worst)
+      s->worst = lateness;
+    if (lateness > (GstClockTimeDiff) LATE_TOLERANCE)
+      s->late++;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* A probe on the sink pad of every sink that synchronizes to the clock. */
+static void
+watch_sinks (App * app)
+{
+  GstIterator *it = gst_bin_iterate_sinks (GST_BIN (app->pipeline));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
+    GstElement *sink = g_value_get_object (&item);
+    gboolean sync = FALSE;
+    if (g_object_class_find_property (G_OBJECT_GET_CLASS (sink), "sync"))
+      g_object_get (sink, "sync", &sync, NULL);
+    GstPad *pad = gst_element_get_static_pad (sink, "sink");
+    if (sync && pad) {
+      SinkStats *s = g_new0 (SinkStats, 1);
+      s->sink = sink;
+      s->latency = &app->last_min;
+      gst_segment_init (&s->segment, GST_FORMAT_TIME);
+      gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+          on_sink_data, s, NULL);
+      g_ptr_array_add (app->sinks, s);
+    }
+    if (pad)
+      gst_object_unref (pad);
+    g_value_reset (&item);
+  }
+  g_value_unset (&item);
+  gst_iterator_free (it);
+}
 
 static void
 print_latency (App * app)
@@ -45,6 +124,7 @@ print_latency (App * app)
     gboolean live;
     GstClockTime min, max;
     gst_query_parse_latency (q, &live, &min, &max);
+    app->live = live;
     if (app->last_min != min || !live) {
       gchar maxs[32];
       if (GST_CLOCK_TIME_IS_VALID (max))
@@ -186,6 +266,8 @@ main (int argc, char **argv)
     gst_pipeline_set_latency (GST_PIPELINE (app.pipeline), (GstClockTime) (latency_ms * 1e6));
   app.loop = g_main_loop_new (NULL, FALSE);
   app.stats = g_ptr_array_new ();
+  app.sinks = g_ptr_array_new_with_free_func (g_free);
+  watch_sinks (&app);
   app.last_min = GST_CLOCK_TIME_NONE;
   GstBus *bus = gst_element_get_bus (app.pipeline);
   gst_bus_add_watch (bus, on_bus, &app);
@@ -213,6 +295,13 @@ main (int argc, char **argv)
         st->windows, st->audio_seconds, st->seconds,
         st->audio_seconds > 0 ? st->seconds / st->audio_seconds : 0.0);
   }
+  for (guint s = 0; s < app.sinks->len; ++s) {
+    SinkStats *st = g_ptr_array_index (app.sinks, s);
+    if (app.live && st->segment.format == GST_FORMAT_TIME)
+      g_print ("%s: %u buffers, %u late (underruns), worst lateness %.1f ms\n",
+          GST_OBJECT_NAME (st->sink), st->buffers, st->late, st->worst / 1e6);
+  }
+  g_ptr_array_unref (app.sinks);
   gst_bus_remove_watch (bus);
   gst_object_unref (bus);
   gst_object_unref (app.pipeline);

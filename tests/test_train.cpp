@@ -78,6 +78,11 @@ START_TEST(test_transformer_net_equals_inference_transformer) {
   }
   auto model = vamp::Transformer::from_checkpoint(params.checkpoint(), books);
   VAMP_ASSERT_CLOSE(logits, model->token_logits(z), 1e-4);
+  // Mixed precision (bf16 products) stays near: the same argmax almost everywhere.
+  vamp::train::TransformerNet net16(params, cfg, books, /*bf16=*/true);
+  at::NoGradGuard no_grad;
+  const double agree = (net16.forward(z, 0.0).argmax(-1) == logits.argmax(-1)).to(at::kFloat).mean().item<double>();
+  ck_assert_msg(agree > 0.95, "bf16 argmax agreement %g", agree);
 }
 END_TEST
 
@@ -105,11 +110,13 @@ START_TEST(test_codec_training_lowers_loss_and_resumes) {
 
   // The saved pair restores the same parameters and optimizer step count.
   const std::string path = scratch("train_codec.pth");
-  vamp::train::save_training_state(path, params, adam);
+  vamp::train::save_training_state(path, params, adam, 12.5);
   vamp::train::Params again(ck, at::kCPU);
   vamp::train::AdamW adam2(again.trainable(), 0.8, 0.99);
-  ck_assert(vamp::train::load_training_state(path, again, adam2));
+  double seconds = 0;
+  ck_assert(vamp::train::load_training_state(path, again, adam2, &seconds));
   ck_assert_int_eq(adam2.steps(), 12);
+  ck_assert(seconds == 12.5);
   VAMP_ASSERT_EQUAL(again["decoder.model.0.weight_v"] == params["decoder.model.0.weight_v"],
                     at::ones_like(params["decoder.model.0.weight_v"], at::kBool));
   // And the model file is a released-layout codec.

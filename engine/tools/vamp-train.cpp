@@ -92,7 +92,7 @@ int codec(const Args& a) {
 const char* kCoarseUsage =
     "vamp-train coarse|c2f --codec codec.pth --data DIR --out model.pth [--steps N] [--batch B] [--lr X]\n"
     "      [--seed S] [--device cpu|cuda] [--max-minutes M] [--save-every N] [--log F.csv]\n"
-    "      [--dim D] [--layers L] [--heads H] [--frames T] [--dropout 0.1]\n"
+    "      [--dim D] [--layers L] [--heads H] [--frames T] [--dropout 0.1] [--precision fp32|bf16]\n"
     "      (coarse: 4 codebooks, d 192, 6 layers; c2f: all codec codebooks, 4 conditioning, d 128, 4 layers)";
 
 int transformer(const Args& a, bool c2f) {
@@ -111,6 +111,7 @@ int transformer(const Args& a, bool c2f) {
   c.n_heads = a.integer("heads", c.embedding_dim / 32);
   o.frames = a.integer("frames", c2f ? 128 : 256);
   o.dropout = a.number("dropout", 0.1);
+  o.bf16 = precision_arg(a) == Precision::BF16;
   train::train_transformer(o);
   return 0;
 }

@@ -131,12 +131,12 @@ void LossLog::row(int64_t step, double seconds, const std::vector<double>& value
   std::fflush(f_);
 }
 
-Progress::Progress(std::string what, int64_t first, int64_t total)
-    : what_(std::move(what)), first_(first), total_(total), tty_(isatty(2)),
+Progress::Progress(std::string what, int64_t first, int64_t total, double earlier_seconds)
+    : what_(std::move(what)), first_(first), total_(total), earlier_(earlier_seconds), tty_(isatty(2)),
       start_(std::chrono::steady_clock::now()), last_print_(start_) {}
 
 double Progress::seconds() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  return earlier_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
 void Progress::update(int64_t step, const std::string& status) {
@@ -145,7 +145,7 @@ void Progress::update(int64_t step, const std::string& status) {
   // A terminal gets a redrawn bar a few times a second; a log file gets a line every 10 s.
   if (since < (tty_ ? 0.25 : 10.0) && step + 1 < total_) return;
   last_print_ = now;
-  const double rate = double(step + 1 - first_) / std::max(1e-9, seconds());
+  const double rate = double(step + 1 - first_) / std::max(1e-9, seconds() - earlier_);
   const double eta = rate > 0 ? double(total_ - step - 1) / rate : 0.0;
   const int width = 30, filled = int(width * double(step + 1) / double(std::max<int64_t>(1, total_)));
   std::string bar(size_t(filled), '#');
@@ -159,11 +159,11 @@ void Progress::done() {
   if (tty_) std::fprintf(stderr, "\n");
 }
 
-void save_training_state(const std::string& model_path, const Params& params, const AdamW& opt) {
+void save_training_state(const std::string& model_path, const Params& params, const AdamW& opt, double seconds) {
   // Write-then-rename, so an interrupted save never leaves a half-written model behind.
   save_checkpoint(model_path + ".tmp", params.checkpoint());
   Checkpoint state;
-  state.kwargs = py_dict({{"step", py_int(opt.steps())}});
+  state.kwargs = py_dict({{"step", py_int(opt.steps())}, {"seconds", py_float(seconds)}});
   state.metadata = py_dict({{"kwargs", state.kwargs}});
   opt.save(state);
   save_checkpoint(model_path + ".state.tmp", state);
@@ -172,10 +172,12 @@ void save_training_state(const std::string& model_path, const Params& params, co
     throw std::runtime_error("cannot rename the training state into " + model_path);
 }
 
-bool load_training_state(const std::string& model_path, Params& params, AdamW& opt) {
+bool load_training_state(const std::string& model_path, Params& params, AdamW& opt, double* seconds) {
   if (!std::ifstream(model_path + ".state").good()) return false;
   params.assign(load_checkpoint(model_path));
-  opt.load(load_checkpoint(model_path + ".state"));
+  const Checkpoint state = load_checkpoint(model_path + ".state");
+  opt.load(state);
+  if (seconds) *seconds = state.kwarg_float("seconds", 0.0);
   return true;
 }
 

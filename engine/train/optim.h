@@ -69,10 +69,11 @@ class LossLog {
   size_t n_ = 0;
 };
 
-// One progress line on stderr: a bar on a terminal, a plain line every `every` steps otherwise.
+// One progress line on stderr: a bar on a terminal, a plain line every 10 s otherwise.
 class Progress {
  public:
-  Progress(std::string what, int64_t first, int64_t total);
+  // earlier_seconds: time spent by the run before a resume (counted by seconds(), not the rate).
+  Progress(std::string what, int64_t first, int64_t total, double earlier_seconds = 0);
   void update(int64_t step, const std::string& status);
   void done();
   double seconds() const;
@@ -80,14 +81,16 @@ class Progress {
  private:
   std::string what_;
   int64_t first_, total_;
+  double earlier_;
   bool tty_;
   std::chrono::steady_clock::time_point start_, last_print_;
 };
 
 // Everything needed to continue a run: the model (released layout) and the optimizer.
-// Files: <model> and <model>.state (AdamW moments, step, RNG seed in its kwargs).
-void save_training_state(const std::string& model_path, const Params& params, const AdamW& opt);
-// True when <model>.state exists next to <model>; then params and opt are restored from both.
-bool load_training_state(const std::string& model_path, Params& params, AdamW& opt);
+// Files: <model> and <model>.state (AdamW moments; step and training seconds in its kwargs).
+void save_training_state(const std::string& model_path, const Params& params, const AdamW& opt, double seconds);
+// True when <model>.state exists next to <model>; then params and opt are restored from both and
+// *seconds receives the training time so far.
+bool load_training_state(const std::string& model_path, Params& params, AdamW& opt, double* seconds = nullptr);
 
 }  // namespace vamp::train

@@ -42,12 +42,13 @@ double run_progress(const RunOptions& opt, int64_t step, double seconds) {
 template <typename StepFn>
 void run(const RunOptions& opt, Params& params, AdamW& adam, const std::string& what,
          const std::vector<std::string>& columns, StepFn&& one_step) {
-  const bool resumed = load_training_state(opt.out, params, adam);
+  double earlier = 0;
+  const bool resumed = load_training_state(opt.out, params, adam, &earlier);
   const int64_t first = adam.steps();
   if (resumed) std::fprintf(stderr, "%s: resuming %s at step %lld\n", what.c_str(), opt.out.c_str(), (long long)first);
   if (first >= opt.steps) return;
   LossLog log(log_path(opt), columns, resumed);
-  Progress progress(what, first, opt.steps);
+  Progress progress(what, first, opt.steps, earlier);
   const int64_t warmup = std::min<int64_t>(200, opt.steps / 10 + 1);
   std::vector<double> sums(columns.size(), 0.0);
   int64_t in_sum = 0;
@@ -69,7 +70,7 @@ void run(const RunOptions& opt, Params& params, AdamW& adam, const std::string& 
       in_sum = 0;
     }
     progress.update(last ? opt.steps - 1 : step, fmt("loss %.4f", values[0]));
-    if ((step + 1) % opt.save_every == 0 || last) save_training_state(opt.out, params, adam);
+    if ((step + 1) % opt.save_every == 0 || last) save_training_state(opt.out, params, adam, progress.seconds());
     if (last) break;
   }
   progress.done();
@@ -171,7 +172,7 @@ void train_transformer(const TransformerTrainOptions& opt) {
   Transformer::from_checkpoint(params.checkpoint(), codebooks);  // validates the layout first
   std::fprintf(stderr, "%s: %lld parameters\n", opt.out.c_str(), (long long)params.count());
   AdamW adam(params.trainable(), 0.9, 0.999, 1e-8, 0.01);
-  TransformerNet net(params, cfg, codebooks);
+  TransformerNet net(params, cfg, codebooks, opt.bf16);
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(opt.seed));
   const std::string what = cfg.n_conditioning_codebooks > 0 ? "c2f" : "coarse";
 

@@ -37,6 +37,7 @@ struct TransformerTrainOptions : RunOptions {
   TransformerConfig config;       // sizes; n_codebooks/n_conditioning_codebooks pick coarse or c2f
   int64_t frames = 256;           // sequence length in codec frames
   double dropout = 0.1;
+  bool bf16 = false;              // mixed precision: bfloat16 products, fp32 weights (CPUs with native bf16)
 };
 
 void train_codec(const CodecTrainOptions& opt);

@@ -13,16 +13,22 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w) {
 }
 }  // namespace
 
-TransformerNet::TransformerNet(const Params& params, TransformerConfig config, std::vector<at::Tensor> codebooks)
-    : p_(params), cfg_(config) {
+TransformerNet::TransformerNet(const Params& params, TransformerConfig config, std::vector<at::Tensor> codebooks,
+                               bool bf16)
+    : p_(params), bf16_(bf16), cfg_(config) {
   const at::Device dev = params["embedding.special.MASK"].device();
   std::vector<at::Tensor> tables;
   for (int64_t c = 0; c < cfg_.n_codebooks; ++c) tables.push_back(codebooks.at(size_t(c)).to(dev, at::kFloat));
   codebooks_ = at::stack(tables, 0);
 }
 
+at::Tensor TransformerNet::product(const at::Tensor& x, const at::Tensor& w_t) const {
+  if (!bf16_) return at::matmul(x, w_t);
+  return at::matmul(x.to(at::kBFloat16), w_t.to(at::kBFloat16)).to(at::kFloat);
+}
+
 at::Tensor TransformerNet::linear(const std::string& key, const at::Tensor& x) const {
-  return at::matmul(x, p_[key + ".weight"].t());
+  return product(x, p_[key + ".weight"].t());
 }
 
 at::Tensor TransformerNet::forward(const at::Tensor& codes, double dropout) const {
@@ -65,7 +71,7 @@ at::Tensor TransformerNet::forward(const at::Tensor& codes, double dropout) cons
   x = rms_norm(x, p_["transformer.norm.weight"]);
   // Weight-normed 1x1 conv classifier; channel v * Cp + c -> sequence index t * Cp + c.
   const at::Tensor w = at::_weight_norm(p_["classifier.layers.0.weight_v"], p_["classifier.layers.0.weight_g"], 0);
-  const at::Tensor out = at::matmul(x, w.squeeze(2).t()) + p_["classifier.layers.0.bias"];  // [B,T,V*Cp]
+  const at::Tensor out = product(x, w.squeeze(2).t()) + p_["classifier.layers.0.bias"];  // [B,T,V*Cp]
   return out.view({B, T, V, Cp}).permute({0, 1, 3, 2}).reshape({B, T * Cp, V});
 }
 
