@@ -1,7 +1,7 @@
 #!/bin/sh
 # gst-vampnet on a fresh Debian 12 machine (root or sudo):
 #   ./setup.sh demo [in-audio]   install what is missing, build, run the main pipeline (a streaming
-#                     variation of in-audio, or of a synthesized input) -> out/demo.wav
+#                     variation of in-audio, or of pipelines/example.wav) -> out/demo.wav
 #   ./setup.sh test   install what is missing, build, run the whole test suite
 #   ./setup.sh build  install and build only
 # A second run installs and rebuilds only what changed.
@@ -41,7 +41,8 @@ build
 case "${1:-build}" in
   demo)
     mkdir -p out
-    pipelines/vary-file.sh "${2:-}" out/demo.wav
+    # Default input: 10 s of a held-out piece of our synthesized music (rock, 140 BPM).
+    pipelines/vary-file.sh "${2:-pipelines/example.wav}" out/demo.wav
     ;;
   test)
     # One test at a time: each uses both cores.
