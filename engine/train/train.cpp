@@ -9,9 +9,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
 
-#include <cmath>
 #include <cstdio>
-#include <sstream>
 
 namespace vamp::train {
 
@@ -24,9 +22,9 @@ void use_fast_convolutions(const at::Device& device) {
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
 }
 
-std::string fmt(const char* f, double a, double b = 0, double c = 0) {
-  char buf[128];
-  std::snprintf(buf, sizeof buf, f, a, b, c);
+std::string loss_text(double loss) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "loss %.4f", loss);
   return buf;
 }
 
@@ -69,7 +67,7 @@ void run(const RunOptions& opt, Params& params, AdamW& adam, const std::string& 
       std::fill(sums.begin(), sums.end(), 0.0);
       in_sum = 0;
     }
-    progress.update(last ? opt.steps - 1 : step, fmt("loss %.4f", values[0]));
+    progress.update(last ? opt.steps - 1 : step, loss_text(values[0]));
     if ((step + 1) % opt.save_every == 0 || last) save_training_state(opt.out, params, adam, progress.seconds());
     if (last) break;
   }
