@@ -155,6 +155,19 @@ START_TEST(test_transformer_training_learns_a_pattern) {
 }
 END_TEST
 
+START_TEST(test_adamw_first_step) {
+  // Bias-corrected Adam's first step moves each weight by lr * g / (|g| + eps): -lr * sign(g);
+  // weight decay shrinks the weight first; the global gradient norm is clipped before.
+  at::Tensor w = at::tensor({1.0f, -2.0f, 3.0f}).set_requires_grad(true);
+  vamp::train::AdamW adam({w}, 0.9, 0.999, 1e-8, 0.1);
+  (w * at::tensor({2.0f, -1.0f, 0.5f})).sum().backward();
+  const double norm = adam.step(0.01, 1.0);
+  ck_assert_msg(std::abs(norm - std::sqrt(5.25)) < 1e-5, "gradient norm %g", norm);
+  VAMP_ASSERT_CLOSE(w.detach(), at::tensor({1.0f * 0.999f - 0.01f, -2.0f * 0.999f + 0.01f, 3.0f * 0.999f - 0.01f}),
+                    1e-6);
+}
+END_TEST
+
 START_TEST(test_masks_and_metrics) {
   at::Generator g = at::make_generator<at::CPUGeneratorImpl>(2);
   const at::Tensor m = vamp::train::cosine_schedule_mask(64, 8, 100, 4, g);
@@ -182,6 +195,7 @@ static Suite* train_suite() {
   tcase_add_test(tc, test_transformer_net_equals_inference_transformer);
   tcase_add_test(tc, test_codec_training_lowers_loss_and_resumes);
   tcase_add_test(tc, test_transformer_training_learns_a_pattern);
+  tcase_add_test(tc, test_adamw_first_step);
   tcase_add_test(tc, test_masks_and_metrics);
   suite_add_tcase(s, tc);
   return s;
