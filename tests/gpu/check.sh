@@ -4,7 +4,7 @@
 #   2. gpu_check: golden parity on CUDA (fp32 logits within 1e-3; bf16/fp16 reported; tokens and
 #      batch-vs-alone differences reported)
 #   3. bench_pipeline: full-size pipeline RTF and batch scaling 1..16 streams on CUDA (fp32, bf16)
-# Results go to $OUT/gpu_results.txt (and the build log to $OUT/gpu_build.log).
+# Results go to $OUT/gpu_results.txt (the build log to /tmp/vamp-gpu-build.log).
 # Usage, from the repository root: sh tests/gpu/check.sh     (env: OUT, BUILD, VAMP_BENCH_*)
 set -u
 OUT=${OUT:-/tmp/vamp-gpu-out}
@@ -15,22 +15,9 @@ RESULTS="$OUT/gpu_results.txt"
 say() { echo "$*" | tee -a "$RESULTS"; }
 
 PY=${PYTHON:-python3}
-CMAKE_PREFIX=$($PY -c 'import torch; print(torch.utils.cmake_prefix_path)') || { say "no PyTorch in $PY"; exit 1; }
-TORCH_PREFIX=$(cd "$CMAKE_PREFIX/../.." && pwd)
-say "torch $($PY -c 'import torch; print(torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())')"
-say "torch prefix $TORCH_PREFIX"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | tee -a "$RESULTS"
-
-# meson and ninja from pip when the system has none
-command -v meson >/dev/null 2>&1 || PATH="$($PY -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
-
-if [ ! -f "$BUILD/build.ninja" ]; then
-  meson setup "$BUILD" -Dtorch_prefix="$TORCH_PREFIX" -Dcuda=enabled -Dgstreamer=disabled -Daubio=auto \
-    -Dtests=enabled -Db_asneeded=false --buildtype=release > "$OUT/gpu_build.log" 2>&1 \
-    || { say "meson setup failed (tail of $OUT/gpu_build.log):"; tail -30 "$OUT/gpu_build.log" | tee -a "$RESULTS"; exit 1; }
-fi
-ninja -C "$BUILD" tests/gpu_check tests/bench_pipeline >> "$OUT/gpu_build.log" 2>&1 \
-  || { say "build failed (tail of $OUT/gpu_build.log):"; tail -40 "$OUT/gpu_build.log" | tee -a "$RESULTS"; exit 1; }
+LOG="$RESULTS"
+. "$(dirname "$0")/build.sh"
+gpu_build tests/gpu_check tests/bench_pipeline || exit 1
 grep -o '_GLIBCXX_USE_CXX11_ABI=[01]' "$BUILD/compile_commands.json" | sort | uniq -c | tee -a "$RESULTS"
 
 export VAMP_TEST_DATA="$(pwd)/tests/data" VAMP_TEST_TMP="$OUT/tmp"

@@ -17,24 +17,14 @@ LOG="$OUT/train_run.txt"
 say() { echo "$(date +%T) $*" | tee -a "$LOG"; }
 
 PY=${PYTHON:-python3}
-TORCH_PREFIX=$(cd "$($PY -c 'import torch; print(torch.utils.cmake_prefix_path)')/../.." && pwd)
-say "torch $($PY -c 'import torch; print(torch.__version__, torch.version.cuda, torch.cuda.is_available())')"
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>&1 | tee -a "$LOG"
-command -v meson >/dev/null 2>&1 || PATH="$($PY -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
-
-say "configure"
-meson setup "$BUILD" -Dtorch_prefix="$TORCH_PREFIX" -Dcuda=enabled -Dgstreamer=disabled -Daubio=disabled \
-  -Dtests=enabled -Db_asneeded=false --buildtype=release > "$WORK/build.log" 2>&1 \
-  || { say "meson setup failed"; tail -40 "$WORK/build.log" | tee -a "$LOG"; exit 1; }
-say "build"
-ninja -C "$BUILD" engine/vamp-train >> "$WORK/build.log" 2>&1 \
-  || { say "build failed"; grep -B2 -A12 'error' "$WORK/build.log" | head -150 | tee -a "$LOG"; exit 1; }
+. "$(dirname "$0")/build.sh"
+gpu_build engine/vamp-train || exit 1
 $PY tests/gpu/pack_audio.py unpack .carry/train.pack "$WORK/music/train" 2>&1 | tee -a "$LOG"
 
 # The parity check shares the GPU with training; it only needs to be right, not fast.
-[ "${CHECK:-1}" = 1 ] && ( ninja -C "$BUILD" tests/gpu_check > "$WORK/check_build.log" 2>&1 \
-    && VAMP_TEST_DATA="$(pwd)/tests/data" VAMP_TEST_TMP="$WORK" timeout 300 "$BUILD/tests/gpu_check" cuda \
-    || tail -30 "$WORK/check_build.log" ) > "$OUT/gpu_check.txt" 2>&1 &
+[ "${CHECK:-1}" = 1 ] && ( gpu_build tests/gpu_check \
+    && VAMP_TEST_DATA="$(pwd)/tests/data" VAMP_TEST_TMP="$WORK" timeout 300 "$BUILD/tests/gpu_check" cuda ) \
+    > "$OUT/gpu_check.txt" 2>&1 &
 
 say "train"
 VAMP_TRAIN="$BUILD/engine/vamp-train" DATA="$WORK/music" DEVICE=cuda EVAL=0 \
