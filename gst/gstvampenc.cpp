@@ -117,7 +117,7 @@ gst_vamp_enc_class_init (GstVampEncClass * klass)
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Codec model",
           "Path of the codec checkpoint (codec.pth, released LAC layout); empty = $VAMPNET_MODELS/codec.pth, else the "
-          "default (small trained) set built with the plugin", NULL,
+          "project's small default set (models/default)", NULL,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property (gobject_class, PROP_DEVICE,
       g_param_spec_string ("device", "Device",

@@ -197,16 +197,16 @@ gst_vamp_sample_class_init (GstVampSampleClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_COARSE_MODEL,
       g_param_spec_string ("coarse-model", "Coarse model",
-          "Path of the coarse VampNet checkpoint (coarse.pth); empty = the file of that name in $VAMPNET_MODELS, else in the default (small trained) set", NULL,
+          "Path of the coarse VampNet checkpoint (coarse.pth); empty = the file of that name in $VAMPNET_MODELS, else in the project's small default set (models/default)", NULL,
           MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_C2F_MODEL,
       g_param_spec_string ("c2f-model", "Coarse-to-fine model",
-          "Path of the coarse-to-fine checkpoint (c2f.pth); empty = the file of that name in $VAMPNET_MODELS, else in the default (small trained) set; \"none\" = "
+          "Path of the coarse-to-fine checkpoint (c2f.pth); empty = the file of that name in $VAMPNET_MODELS, else in the project's small default set (models/default); \"none\" = "
           "generate the coarse codebooks only", NULL, MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_CODEC_MODEL,
       g_param_spec_string ("codec-model", "Codec model",
           "Path of the codec checkpoint whose codebooks the transformers embed (the one vampenc "
-          "and vampdec use); empty = the file of that name in $VAMPNET_MODELS, else in the default (small trained) set", NULL, MUTABLE_READY));
+          "and vampdec use); empty = the file of that name in $VAMPNET_MODELS, else in the project's small default set (models/default)", NULL, MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_DEVICE,
       g_param_spec_string ("device", "Device",
           "Where the transformers run: auto (CUDA when present), cpu, cuda or cuda:N",
