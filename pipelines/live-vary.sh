@@ -9,8 +9,9 @@
 # reach it after their play-out time (underruns).
 # Knobs (environment): DURATION=seconds to run (default: until Ctrl-C), PERIOD=5,
 # WINDOW=57 frames per window (1 s), CONTEXT=172 frames of prompt (3 s),
-# PROCESSING_MS=1000 (what one window takes here: set it from the real-time factor printed at
-# the end, x window seconds, with margin), STEPS (default 12 here), C2F_STEPS, SEED, THREADS.
+# PROCESSING_MS=2000 (what one window may take from its last input to its output: 2000 ran 60 s
+# of live input with no underrun on a 2-core CPU with the default models, docs/performance.md;
+# 1000 underran there), STEPS (default 12 here), C2F_STEPS, SEED, THREADS.
 # Latency = vampenc lookahead + WINDOW frames + PROCESSING_MS + vampdec lookahead
 # (docs/latency.md); a window that takes longer than PROCESSING_MS makes the sink drop audio.
 set -eu
@@ -21,7 +22,7 @@ out="${2:-}"
 PERIOD="${PERIOD:-5}"
 WINDOW="${WINDOW:-57}"
 CONTEXT="${CONTEXT:-172}"
-PROCESSING_MS="${PROCESSING_MS:-1000}"
+PROCESSING_MS="${PROCESSING_MS:-2000}"
 DURATION="${DURATION:-0}"
 
 case "$mode" in
