@@ -90,7 +90,7 @@ int codec(const Args& a) {
 }
 
 const char* kCoarseUsage =
-    "vamp-train coarse|c2f --codec codec.pth --data DIR --out model.pth [--steps N] [--batch B] [--lr X]\n"
+    "vamp-train coarse|c2f --codec codec.pth --data DIR --out model.pth [--init model.pth] [--steps N] [--batch B] [--lr X]\n"
     "      [--seed S] [--device cpu|cuda] [--max-minutes M] [--save-every N] [--log F.csv]\n"
     "      [--dim D] [--layers L] [--heads H] [--frames T] [--dropout 0.1] [--precision fp32|bf16]\n"
     "      (coarse: 4 codebooks, d 192, 6 layers; c2f: all codec codebooks, 4 conditioning, d 128, 4 layers)";
