@@ -107,17 +107,20 @@ key_of (const std::string & path, const std::string & device, vamp::Precision pr
       vamp::precision_name (vamp::resolve_precision (precision, codec));
 }
 
-std::shared_ptr < vamp::CodecModel >
-vamp_context_codec (GstElement * element, const std::string & path, const std::string & device,
-    vamp::Precision precision)
+/* The model under key in one of the set's maps, opened on first use; the set's reference is
+ * dropped whatever happens. */
+template < typename Model, typename Open >
+static std::shared_ptr < Model >
+lookup_or_open (GstVampModelSet * set,
+    std::map < std::string, std::shared_ptr < Model > >GstVampModelSet::*models,
+    const std::string & key, Open open)
 {
-  GstVampModelSet *set = ensure_set (element, VAMP_CONTEXT_CODEC);
-  std::shared_ptr < vamp::CodecModel > m;
+  std::shared_ptr < Model > m;
   try {
     std::lock_guard < std::mutex > guard (set->lock);
-    auto & slot = set->codecs[key_of (path, device, precision, true)];
+    auto & slot = (set->*models)[key];
     if (!slot)
-      slot = vamp::CodecModel::open (path, device, precision);
+      slot = open ();
     m = slot;
   } catch (...) {
     model_set_unref (set);
@@ -127,25 +130,26 @@ vamp_context_codec (GstElement * element, const std::string & path, const std::s
   return m;
 }
 
+std::shared_ptr < vamp::CodecModel >
+vamp_context_codec (GstElement * element, const std::string & path, const std::string & device,
+    vamp::Precision precision)
+{
+  return lookup_or_open (ensure_set (element, VAMP_CONTEXT_CODEC), &GstVampModelSet::codecs,
+      key_of (path, device, precision, true), [&] {
+        return vamp::CodecModel::open (path, device, precision);
+      });
+}
+
 std::shared_ptr < vamp::TransformerModel >
 vamp_context_transformer (GstElement * element, const std::string & path,
     const std::shared_ptr < vamp::CodecModel > &codec, const std::string & device,
     vamp::Precision precision)
 {
-  GstVampModelSet *set = ensure_set (element, VAMP_CONTEXT_TRANSFORMER);
-  std::shared_ptr < vamp::TransformerModel > m;
-  try {
-    std::lock_guard < std::mutex > guard (set->lock);
-    auto & slot = set->transformers[key_of (path, device, precision, false) + "\n" + codec->path ()];
-    if (!slot)
-      slot = vamp::TransformerModel::open (path, codec, device, precision);
-    m = slot;
-  } catch (...) {
-    model_set_unref (set);
-    throw;
-  }
-  model_set_unref (set);
-  return m;
+  return lookup_or_open (ensure_set (element, VAMP_CONTEXT_TRANSFORMER),
+      &GstVampModelSet::transformers,
+      key_of (path, device, precision, false) + "\n" + codec->path (), [&] {
+        return vamp::TransformerModel::open (path, codec, device, precision);
+      });
 }
 
 std::shared_ptr < vamp::CodecModel >
