@@ -5,6 +5,7 @@
 // its input is a temporary, which halves the activation memory of the decoder's MRF blocks.
 #include "codec.h"
 
+#include "snake.h"
 #include "zip.h"
 
 #include <ATen/Parallel.h>
@@ -28,30 +29,78 @@ struct Conv {
   at::Tensor w, b;  // folded weight, bias
   int64_t stride = 1, pad = 0, dilation = 1;
   bool transpose = false;
+  int64_t phases = 0;  // > 0: a transposed conv stored as an ordinary one (polyphase_weight)
 };
+
+// A transposed conv of kernel 2s and stride s as an ordinary kernel-2 conv with s * Cout outputs:
+// output sample m*s + j - pad is x[m-1] w[.., j+s] + x[m] w[.., j], so phase j of output channel o
+// is channel o*s + j of a conv over x padded by one frame on each side. Same MACs, but it runs in
+// oneDNN (fp32 and bf16), where libtorch's CPU transposed conv takes a slow im2col path (and in
+// 1.13 has no bf16 kernel).
+void to_polyphase(Conv& c) {
+  const int64_t s = c.stride, cin = c.w.size(0), cout = c.w.size(1);
+  const at::Tensor late = c.w.narrow(2, s, s), early = c.w.narrow(2, 0, s);  // [Cin, Cout, s]
+  c.w = at::stack({late, early}, -1).permute({1, 2, 0, 3}).reshape({cout * s, cin, 2}).contiguous();
+  c.b = c.b.repeat_interleave(s);
+  c.phases = s;
+  c.transpose = false;
+}
+
+at::Tensor polyphase_conv(const Conv& c, const at::Tensor& x) {
+  const int64_t B = x.size(0), T = x.size(2), s = c.phases, cout = c.w.size(0) / s;
+  const at::Tensor r = at::conv1d(at::constant_pad_nd(x, {1, 1}), c.w, c.b);  // [B, Cout*s, T+1]
+  const at::Tensor y = r.view({B, cout, s, T + 1}).transpose(2, 3).reshape({B, cout, (T + 1) * s});
+  return y.narrow(2, c.pad, (T + 1) * s - 2 * c.pad).contiguous();  // conv_transpose1d's length
+}
 
 struct Snake {
   at::Tensor alpha;  // [1,C,1]
   at::Tensor rinv;   // (alpha + 1e-9).reciprocal(), as the reference computes it every call
 };
 
-// x + (alpha + 1e-9)^-1 * sin(alpha * x)^2, in the reference's op order.
-at::Tensor snake(const Snake& s, const at::Tensor& x) {
-  at::Tensor t = at::mul(s.alpha, x);
-  t.sin_().pow_(2).mul_(s.rinv);
-  return t.add_(x);  // x + t: addition commutes exactly
+// x + (alpha + 1e-9)^-1 * sin(alpha * x)^2 written to `out` (which may be x; fp32 or bf16, rounded
+// once). CPU: one pass per channel row (snake.h); elsewhere the reference's op order.
+void snake_into(const Snake& s, const at::Tensor& x, const at::Tensor& out) {
+  const bool bf16_in = x.scalar_type() == at::kBFloat16, bf16_out = out.scalar_type() == at::kBFloat16;
+  if (!x.is_cpu() || !x.is_contiguous() || !out.is_contiguous() || (bf16_in && !bf16_out)) {
+    at::Tensor t = at::mul(s.alpha, x);
+    t.sin_().pow_(2).mul_(s.rinv);
+    out.copy_(t.add_(x));
+    return;
+  }
+  const int64_t C = x.size(1), N = x.size(2);
+  const float* alpha = s.alpha.data_ptr<float>();
+  const float* rinv = s.rinv.data_ptr<float>();
+  const auto* x16 = static_cast<const uint16_t*>(x.data_ptr());
+  const auto* x32 = static_cast<const float*>(x.data_ptr());
+  auto* o16 = static_cast<uint16_t*>(out.data_ptr());
+  auto* o32 = static_cast<float*>(out.data_ptr());
+  // A grain of ~32k samples: rows of the first decoder block are short and many.
+  at::parallel_for(0, x.size(0) * C, std::max<int64_t>(1, 32768 / std::max<int64_t>(N, 1)),
+                   [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t c = r % C, off = r * N;
+      if (bf16_in) snake_row(x16 + off, o16 + off, N, alpha[c], rinv[c]);
+      else if (bf16_out) snake_row(x32 + off, o16 + off, N, alpha[c], rinv[c]);
+      else snake_row(x32 + off, o32 + off, N, alpha[c], rinv[c]);
+    }
+  });
 }
 
-// Same, overwriting x (a temporary of the caller).
-void snake_(const Snake& s, at::Tensor& x) {
-  at::Tensor t = at::mul(s.alpha, x);
-  t.sin_().pow_(2).mul_(s.rinv);
-  x.add_(t);
+// A new tensor of type `type` (the next convolution's).
+at::Tensor snake(const Snake& s, const at::Tensor& x, at::ScalarType type) {
+  at::Tensor out = at::empty(x.sizes(), x.options().dtype(type));
+  snake_into(s, x, out);
+  return out;
 }
+
+// In place (x is a temporary of the caller).
+void snake_(const Snake& s, at::Tensor& x) { snake_into(s, x, x); }
 
 // The input is brought to the weight's type (bf16 mode: Snake hands back fp32 temporaries).
 at::Tensor conv(const Conv& c, const at::Tensor& x_in) {
   const at::Tensor x = x_in.scalar_type() == c.w.scalar_type() ? x_in : x_in.to(c.w.scalar_type());
+  if (c.phases > 0) return polyphase_conv(c, x);
   if (c.transpose)
     return at::conv_transpose1d(x, c.w, c.b, c.stride, c.pad, /*output_padding=*/0, /*groups=*/1,
                                 c.dilation);
@@ -65,7 +114,7 @@ struct Unit {
 };
 
 at::Tensor unit(const Unit& u, const at::Tensor& x) {
-  at::Tensor h = conv(u.c1, snake(u.s0, x));
+  at::Tensor h = conv(u.c1, snake(u.s0, x, u.c1.w.scalar_type()));
   snake_(u.s2, h);
   h = conv(u.c3, h);
   return h.add_(x);
@@ -263,6 +312,7 @@ class Loader {
     c.pad = pad;
     c.dilation = dil;
     c.transpose = transpose;
+    if (transpose && dil == 1 && shape[2] == 2 * stride) to_polyphase(c);
     return c;
   }
 
@@ -537,8 +587,9 @@ std::shared_ptr<Codec> Codec::from_checkpoint(const Checkpoint& ck, at::Device d
     lowp(w.enc_out);
     lowp(w.dec_in);
     for (auto& blk : w.dec_blocks) {
-      // blk.up stays fp32: libtorch 1.13 sends bf16 conv_transpose1d to the non-transposed oneDNN
-      // kernel and fails; the upsamplers are ~10% of the decoder's MACs.
+      // A true transposed conv stays fp32: libtorch 1.13 sends bf16 conv_transpose1d to the
+      // non-transposed oneDNN kernel and fails. The polyphase form is an ordinary conv.
+      if (blk.up.phases > 0) lowp(blk.up);
       for (auto& rb : blk.mrf)
         for (auto& u : rb) lowp_unit(u);
     }

@@ -124,6 +124,36 @@ START_TEST(test_codec_training_lowers_loss_and_resumes) {
 }
 END_TEST
 
+// --decoder-only: the decoder learns, the encoder and codebooks stay bit for bit, so the codes of
+// any audio (and every transformer trained on them) stay valid.
+START_TEST(test_decoder_only_training_keeps_the_codes) {
+  at::set_num_threads(2);
+  at::manual_seed(0);
+  const auto ck = vamp::random_codec_checkpoint(small_codec(), 5);
+  vamp::train::Params params(ck, at::kCPU);
+  params.freeze_all_but("decoder.");
+  const auto trainable = params.trainable();
+  ck_assert_int_lt(int(trainable.size()), int(ck.tensors.size()));
+  for (const auto& t : trainable) ck_assert(t.requires_grad());
+  vamp::train::CodecNet net(params, vamp::Codec::from_checkpoint(ck)->config());
+  vamp::train::MelLoss mel(44100, at::kCPU);
+  vamp::train::AdamW adam(trainable, 0.8, 0.99);
+  const at::Tensor x = plucks(2, 768 * 8);
+  auto loss_now = [&] { return mel(net.forward(x).audio, x); };
+  const double first = loss_now().item<double>();
+  for (int i = 0; i < 8; ++i) {
+    adam.zero_grad();
+    loss_now().backward();
+    adam.step(2e-3, 1.0);
+  }
+  const double after = loss_now().item<double>();
+  ck_assert_msg(after < first, "decoder-only mel loss %g -> %g", first, after);
+  const auto before = vamp::Codec::from_checkpoint(ck), trained = vamp::Codec::from_checkpoint(params.checkpoint());
+  VAMP_ASSERT_EQUAL(trained->encode(x), before->encode(x));
+  ck_assert(!at::equal(trained->decode(before->encode(x)), before->decode(before->encode(x))));
+}
+END_TEST
+
 START_TEST(test_transformer_training_learns_a_pattern) {
   at::set_num_threads(2);
   at::manual_seed(0);
@@ -194,6 +224,7 @@ static Suite* train_suite() {
   tcase_add_test(tc, test_codec_net_equals_inference_codec);
   tcase_add_test(tc, test_transformer_net_equals_inference_transformer);
   tcase_add_test(tc, test_codec_training_lowers_loss_and_resumes);
+  tcase_add_test(tc, test_decoder_only_training_keeps_the_codes);
   tcase_add_test(tc, test_transformer_training_learns_a_pattern);
   tcase_add_test(tc, test_adamw_first_step);
   tcase_add_test(tc, test_masks_and_metrics);

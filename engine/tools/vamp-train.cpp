@@ -67,12 +67,14 @@ const char* kCodecUsage =
     "      [--encoder-dim 16] [--decoder-dim 128] [--codebooks 8] [--codebook-size 1024] [--codebook-dim 8]\n"
     "      [--encoder-rates 2,6,8,8] [--decoder-rates 12,8,8] (hop 768 as released; three decoder stages,\n"
     "      so that a narrow decoder still has 16 channels at the output rate)\n"
-    "      [--crop-seconds 0.6] [--quantizer-dropout 0.5]";
+    "      [--crop-seconds 0.6] [--quantizer-dropout 0.5]\n"
+    "      [--decoder-only] (with --init: train the decoder alone; the tokens do not change, so coarse and\n"
+    "      c2f models trained on this codec stay valid)";
 
 int codec(const Args& a) {
   std::vector<std::string> known = kRunOptions;
   known.insert(known.end(), {"encoder-dim", "decoder-dim", "codebooks", "codebook-size", "codebook-dim",
-                             "encoder-rates", "decoder-rates", "crop-seconds", "quantizer-dropout"});
+                             "encoder-rates", "decoder-rates", "crop-seconds", "quantizer-dropout", "decoder-only"});
   a.allow(known);
   train::CodecTrainOptions o;
   run_options(a, o, 20000, 16, 1e-3);
@@ -85,6 +87,8 @@ int codec(const Args& a) {
   o.config.decoder_rates = rates_arg(a, "decoder-rates", {12, 8, 8});
   o.crop_seconds = a.number("crop-seconds", 0.6);
   o.quantizer_dropout = a.number("quantizer-dropout", 0.5);
+  o.decoder_only = a.has("decoder-only");
+  if (o.decoder_only && o.init.empty()) throw Usage("--decoder-only needs --init: a trained encoder to keep");
   train::train_codec(o);
   return 0;
 }

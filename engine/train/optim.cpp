@@ -26,8 +26,14 @@ const at::Tensor& Params::operator[](const std::string& key) const {
 
 std::vector<at::Tensor> Params::trainable() const {
   std::vector<at::Tensor> out;
-  for (const auto& kv : list_) out.push_back(kv.second);
+  for (const auto& kv : list_)
+    if (kv.second.requires_grad()) out.push_back(kv.second);
   return out;
+}
+
+void Params::freeze_all_but(const std::string& prefix) {
+  for (auto& [key, t] : list_)
+    if (key.rfind(prefix, 0) != 0) t.set_requires_grad(false);
 }
 
 int64_t Params::count() const {

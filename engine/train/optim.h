@@ -21,7 +21,9 @@ class Params {
   // Every tensor of `ck` becomes a float32 parameter on `device`.
   Params(const Checkpoint& ck, at::Device device);
   const at::Tensor& operator[](const std::string& key) const;  // throws naming a missing key
-  std::vector<at::Tensor> trainable() const;
+  std::vector<at::Tensor> trainable() const;  // those that still require grad
+  // Fixes every tensor whose key does not start with `prefix` (no gradients, no updates).
+  void freeze_all_but(const std::string& prefix);
   int64_t count() const;  // scalars
   // Overwrites every value from a checkpoint of the same layout (resuming); throws on a mismatch.
   void assign(const Checkpoint& ck);

@@ -83,8 +83,10 @@ void train_codec(const CodecTrainOptions& opt) {
   // The inference loader validates the layout and derives the shape before any time is spent.
   const CodecConfig cfg = Codec::from_checkpoint(init)->config();
   Params params(init, opt.device);
+  if (opt.decoder_only) params.freeze_all_but("decoder.");
   AudioSet data(opt.data, cfg.sample_rate);
   std::fprintf(stderr, "codec: %zu files, %.1f minutes of audio\n", data.size(), data.seconds() / 60.0);
+  if (opt.decoder_only) std::fprintf(stderr, "codec: training the decoder only (encoder and codebooks fixed)\n");
   std::fprintf(stderr, "codec: %lld parameters, hop %lld, %lld codebooks of %lld\n", (long long)params.count(),
                (long long)cfg.hop_length, (long long)cfg.n_codebooks, (long long)cfg.codebook_size);
   AdamW adam(params.trainable(), 0.8, 0.99);
@@ -118,7 +120,7 @@ void train_codec(const CodecTrainOptions& opt) {
         // late codebooks settle.
         restarter.count(out.codes);
         int64_t restarted = 0;
-        if ((step + 1) % 100 == 0 && progress < 0.6) restarted = restarter.restart(params, out.projected, gen);
+        if ((step + 1) % 100 == 0 && progress < 0.6 && !opt.decoder_only) restarted = restarter.restart(params, out.projected, gen);
         return std::vector<double>{loss.item<double>(), mel_loss.item<double>(), l1.item<double>(),
                                    sdr.item<double>(), out.commitment_loss.item<double>(),
                                    out.codebook_loss.item<double>(), double(restarted)};

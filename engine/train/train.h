@@ -30,6 +30,7 @@ struct CodecTrainOptions : RunOptions {
   CodecConfig config;             // widths, strides (hop), codebooks
   double crop_seconds = 0.6;      // training excerpt length
   double quantizer_dropout = 0.5; // fraction of each batch decoded from a random number of codebooks
+  bool decoder_only = false;      // train the decoder alone: the tokens stay, so do models trained on them
 };
 
 struct TransformerTrainOptions : RunOptions {

@@ -1,0 +1,93 @@
+// snake: one-pass Snake activation (see snake.h).
+#include "snake.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace vamp {
+
+namespace {
+
+inline float from_bf16(uint16_t b) {
+  const uint32_t u = uint32_t(b) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// Round to nearest even, NaN kept quiet: c10::BFloat16's conversion.
+inline uint16_t to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  return f != f ? uint16_t(0x7fc0) : uint16_t(rounded);
+}
+
+inline float load(const float* p, int64_t i) { return p[i]; }
+inline float load(const uint16_t* p, int64_t i) { return from_bf16(p[i]); }
+inline void store(float* p, int64_t i, float v) { p[i] = v; }
+inline void store(uint16_t* p, int64_t i, float v) { p[i] = to_bf16(v); }
+
+constexpr float kLargest = 8192.0f;  // |alpha x| up to which the reduction below is exact enough
+
+// sin(a)^2 for |a| <= kLargest. sin^2 has period pi: a = k pi + r with |r| <= pi/2 (pi split in
+// three parts so that k * part is exact), then sin(r) by its Taylor series to r^13 (truncation
+// error below 1e-9 on [-pi/2, pi/2]).
+inline float sin_squared(float a) {
+  const float magic = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
+  const float k = (a * 0.318309886183790672f + magic) - magic;
+  float r = a - k * 3.140625f;
+  r = r - k * 9.67502593994140625e-4f;
+  r = r - k * 1.509957990978376432e-7f;
+  const float r2 = r * r;
+  float p = 1.6059043836821614e-10f;  // 1/13!
+  p = p * r2 - 2.5052108385441720e-8f;
+  p = p * r2 + 2.7557319223985893e-6f;
+  p = p * r2 - 1.9841269841269841e-4f;
+  p = p * r2 + 8.3333333333333333e-3f;
+  p = p * r2 - 1.6666666666666667e-1f;
+  const float s = r + r * r2 * p;
+  return s * s;
+}
+
+template <typename In, typename Out>
+inline __attribute__((always_inline)) void snake_body(const In* x, Out* out, int64_t n, float alpha, float rinv) {
+  constexpr int64_t kPiece = 256;
+  float a[kPiece];
+  for (int64_t i0 = 0; i0 < n; i0 += kPiece) {
+    const int64_t m = n - i0 < kPiece ? n - i0 : kPiece;
+    int large = 0;
+    for (int64_t i = 0; i < m; ++i) {
+      a[i] = alpha * load(x, i0 + i);
+      large |= std::fabs(a[i]) > kLargest;
+    }
+    if (large) {  // rare: libm's sinf, element by element
+      for (int64_t i = 0; i < m; ++i) {
+        const float s = std::sin(a[i]);
+        store(out, i0 + i, load(x, i0 + i) + rinv * (s * s));
+      }
+      continue;
+    }
+    for (int64_t i = 0; i < m; ++i) store(out, i0 + i, load(x, i0 + i) + rinv * sin_squared(a[i]));
+  }
+}
+
+}  // namespace
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VAMP_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VAMP_CPU_CLONES
+#endif
+
+VAMP_CPU_CLONES void snake_row(const float* x, float* out, int64_t n, float alpha, float rinv) {
+  snake_body(x, out, n, alpha, rinv);
+}
+VAMP_CPU_CLONES void snake_row(const float* x, uint16_t* out, int64_t n, float alpha, float rinv) {
+  snake_body(x, out, n, alpha, rinv);
+}
+VAMP_CPU_CLONES void snake_row(const uint16_t* x, uint16_t* out, int64_t n, float alpha, float rinv) {
+  snake_body(x, out, n, alpha, rinv);
+}
+
+}  // namespace vamp
