@@ -2,6 +2,7 @@
 // random checkpoints written by our writer.
 #include "checkpoint.h"
 #include "codec.h"
+#include "snake.h"
 // check.h defines a `fail` macro: include it after engine headers.
 #include "testutil.h"
 
@@ -60,6 +61,38 @@ double max_rel_to_scale(const at::Tensor& a, const at::Tensor& b) {
 }
 
 }  // namespace
+
+// The one-pass Snake against the reference's five ops (torch's sin): within a few ulp for the
+// usual arguments and for the large ones that take libm's sinf; bf16 results rounded as torch.
+START_TEST(test_snake_kernel) {
+  at::manual_seed(3);
+  const int64_t n = 100003;  // not a multiple of any vector width or piece
+  at::Tensor x = at::randn({n}) * 4.0;
+  x[7] = 30000.0f;  // |alpha x| > 8192
+  x[n - 1] = -12345.0f;
+  for (float alpha : {0.05f, 1.0f, 2.7f}) {
+    const float rinv = 1.0f / (alpha + 1e-9f);
+    const at::Tensor ref = x + rinv * at::sin(alpha * x).pow(2);
+    at::Tensor out = at::empty({n});
+    vamp::snake_row(x.data_ptr<float>(), out.data_ptr<float>(), n, alpha, rinv);
+    // relative to the output, with the sin^2 term's scale (rinv) as the floor
+    const double err = ((out - ref).abs() / (ref.abs() + 1.0 + rinv)).max().item<double>();
+    ck_assert_msg(err < 1e-6, "alpha %g: max relative error %g", double(alpha), err);
+    // in place
+    at::Tensor y = x.clone();
+    vamp::snake_row(y.data_ptr<float>(), y.data_ptr<float>(), n, alpha, rinv);
+    VAMP_ASSERT_EQUAL(y, out);
+    // bf16 out, and bf16 in and out: as torch rounds the fp32 result (a few ties may flip)
+    at::Tensor o16 = at::empty({n}, at::kBFloat16);
+    vamp::snake_row(x.data_ptr<float>(), static_cast<uint16_t*>(o16.data_ptr()), n, alpha, rinv);
+    ck_assert_int_lt((o16 != ref.to(at::kBFloat16)).sum().item<int64_t>(), n / 1000);
+    const at::Tensor x16 = x.to(at::kBFloat16), xf = x16.to(at::kFloat);
+    const at::Tensor ref16 = (xf + rinv * at::sin(alpha * xf).pow(2)).to(at::kBFloat16);
+    vamp::snake_row(static_cast<const uint16_t*>(x16.data_ptr()), static_cast<uint16_t*>(o16.data_ptr()), n, alpha, rinv);
+    ck_assert_int_lt((o16 != ref16).sum().item<int64_t>(), n / 1000);
+  }
+}
+END_TEST
 
 START_TEST(test_config_from_shapes) {
   auto codec = codec_a();
@@ -394,6 +427,7 @@ static Suite* codec_suite() {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // keep prints of tests that fail (libcheck forks)
   Suite* s = suite_create("codec");
   TCase* tc = tcase_create("codec");
+  tcase_add_test(tc, test_snake_kernel);
   tcase_add_test(tc, test_config_from_shapes);
   tcase_add_test(tc, test_receptive_fields);
   tcase_add_test(tc, test_encoder_parity);
