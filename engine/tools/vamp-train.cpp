@@ -144,6 +144,10 @@ int eval(const Args& a) {
               cq.mel_lowpass, cq.mel_codec / cq.mel_lowpass);
   std::printf("  mel distance, first 4 codebooks  %.3f\n", cq.mel_coarse);
   std::printf("  SI-SDR                           %.2f dB   (floor: > 5 dB)\n", cq.si_sdr);
+  std::printf("  by band: share of the input's energy, output energy / input, SNR\n");
+  for (const auto& b : cq.bands)
+    std::printf("    %5.0f-%5.0f Hz   %5.3f   %5.2f   %6.2f dB\n", b.lo_hz, b.hi_hz, b.input_share, b.energy_ratio,
+                b.snr_db);
   const auto tq = train::evaluate_masked_accuracy(*coarse, *codec, train_set, heldout, period, frames);
   std::printf("coarse masked-token accuracy, periodic prompt %lld (%lld tokens)\n", (long long)period,
               (long long)tq.tokens);

@@ -25,6 +25,22 @@ double pearson(const at::Tensor& a, const at::Tensor& b) {
   return (x * y).sum().item<double>() / std::sqrt((x * x).sum().item<double>() * (y * y).sum().item<double>() + 1e-20);
 }
 
+// Adds piece's band measures of output y against input x (both [1,1,N]) to `bands`.
+void add_bands(const at::Tensor& y, const at::Tensor& x, int64_t sample_rate, std::vector<BandQuality>& bands) {
+  const at::Tensor X = at::fft_rfft(x.flatten()), Y = at::fft_rfft(y.flatten());
+  const at::Tensor ex = at::abs(X).pow(2), ey = at::abs(Y).pow(2), ee = at::abs(Y - X).pow(2);
+  const double total = ex.sum().item<double>() + 1e-20;
+  const int64_t n = x.numel(), F = X.size(0);
+  for (auto& b : bands) {
+    const int64_t lo = std::min<int64_t>(F, int64_t(b.lo_hz * double(n) / double(sample_rate)));
+    const int64_t hi = std::min<int64_t>(F, int64_t(b.hi_hz * double(n) / double(sample_rate)) + 1);
+    const double in = ex.narrow(0, lo, hi - lo).sum().item<double>() + 1e-20;
+    b.input_share += in / total;
+    b.energy_ratio += ey.narrow(0, lo, hi - lo).sum().item<double>() / in;
+    b.snr_db += 10.0 * std::log10(in / (ee.narrow(0, lo, hi - lo).sum().item<double>() + 1e-20));
+  }
+}
+
 }  // namespace
 
 at::Tensor lowpass(const at::Tensor& audio, int64_t sample_rate, double cutoff_hz) {
@@ -56,6 +72,9 @@ CodecQuality evaluate_codec(const Codec& codec, const AudioSet& heldout, double 
   const auto& cfg = codec.config();
   MelLoss mel(cfg.sample_rate, at::kCPU);
   CodecQuality q;
+  for (auto [lo, hi] : {std::pair{0.0, 150.0}, {150.0, 500.0}, {500.0, 2000.0}, {2000.0, 6000.0},
+                        {6000.0, cfg.sample_rate / 2.0}})
+    q.bands.push_back({lo, hi});
   for (size_t i = 0; i < heldout.size(); ++i) {
     const at::Tensor x = excerpt(heldout, i, seconds, cfg.sample_rate, cfg.hop_length);
     if (x.size(2) == 0) continue;
@@ -66,6 +85,7 @@ CodecQuality evaluate_codec(const Codec& codec, const AudioSet& heldout, double 
     q.mel_lowpass += mel(lowpass(x, cfg.sample_rate, 3000.0), x).item<double>();
     q.mel_coarse += mel(y4, x).item<double>();
     q.si_sdr += si_sdr(y, x).item<double>();
+    add_bands(y, x, cfg.sample_rate, q.bands);
     ++q.pieces;
   }
   if (q.pieces) {
@@ -73,6 +93,11 @@ CodecQuality evaluate_codec(const Codec& codec, const AudioSet& heldout, double 
     q.mel_lowpass /= q.pieces;
     q.mel_coarse /= q.pieces;
     q.si_sdr /= q.pieces;
+    for (auto& b : q.bands) {
+      b.input_share /= q.pieces;
+      b.energy_ratio /= q.pieces;
+      b.snr_db /= q.pieces;
+    }
   }
   return q;
 }

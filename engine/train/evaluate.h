@@ -9,13 +9,23 @@
 
 #include <ATen/ATen.h>
 
+#include <vector>
+
 namespace vamp::train {
+
+// Where in the spectrum a round trip loses: per frequency band, the band's share of the input's
+// energy, the output's energy in it over the input's, and the band's SNR (input vs the error).
+struct BandQuality {
+  double lo_hz = 0, hi_hz = 0;
+  double input_share = 0, energy_ratio = 0, snr_db = 0;  // means over pieces
+};
 
 struct CodecQuality {
   double mel_codec = 0;    // multi-scale mel distance (MelLoss) of decode(encode(x)) to x, mean per piece
   double mel_lowpass = 0;  // the same for x low-passed at 3 kHz
   double mel_coarse = 0;   // decode from the first 4 codebooks only (what generative compression sends)
   double si_sdr = 0;       // dB, mean over pieces, all codebooks
+  std::vector<BandQuality> bands;  // 0-150, 150-500, 500-2k, 2k-6k, 6k-Nyquist Hz
   int pieces = 0;
 };
 CodecQuality evaluate_codec(const Codec& codec, const AudioSet& heldout, double seconds);
