@@ -29,7 +29,7 @@ struct Conv {
   at::Tensor w, b;  // folded weight, bias
   int64_t stride = 1, pad = 0, dilation = 1;
   bool transpose = false;
-  int64_t phases = 0;  // > 0: a transposed conv stored as an ordinary one (polyphase_weight)
+  int64_t phases = 0;  // > 0: a transposed conv stored as an ordinary one (to_polyphase)
 };
 
 // A transposed conv of kernel 2s and stride s as an ordinary kernel-2 conv with s * Cout outputs:
@@ -97,7 +97,7 @@ at::Tensor snake(const Snake& s, const at::Tensor& x, at::ScalarType type) {
 // In place (x is a temporary of the caller).
 void snake_(const Snake& s, at::Tensor& x) { snake_into(s, x, x); }
 
-// The input is brought to the weight's type (bf16 mode: Snake hands back fp32 temporaries).
+// The input is brought to the weight's type (bf16 mode: the audio and the latent arrive fp32).
 at::Tensor conv(const Conv& c, const at::Tensor& x_in) {
   const at::Tensor x = x_in.scalar_type() == c.w.scalar_type() ? x_in : x_in.to(c.w.scalar_type());
   if (c.phases > 0) return polyphase_conv(c, x);

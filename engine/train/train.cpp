@@ -117,10 +117,11 @@ void train_codec(const CodecTrainOptions& opt) {
                                 1.0 * out.codebook_loss;
         loss.backward();
         // Codes unused for 100 steps are moved onto live encodings, early in the run only, so the
-        // late codebooks settle.
+        // late codebooks settle. Never when the codebooks are fixed (--decoder-only).
         restarter.count(out.codes);
         int64_t restarted = 0;
-        if ((step + 1) % 100 == 0 && progress < 0.6 && !opt.decoder_only) restarted = restarter.restart(params, out.projected, gen);
+        if ((step + 1) % 100 == 0 && progress < 0.6 && !opt.decoder_only)
+          restarted = restarter.restart(params, out.projected, gen);
         return std::vector<double>{loss.item<double>(), mel_loss.item<double>(), l1.item<double>(),
                                    sdr.item<double>(), out.commitment_loss.item<double>(),
                                    out.codebook_loss.item<double>(), double(restarted)};
