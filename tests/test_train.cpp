@@ -7,6 +7,7 @@
 #include "train/dataset.h"
 #include "train/evaluate.h"
 #include "train/optim.h"
+#include "train/train.h"
 #include "train/transformer_net.h"
 #include "transformer.h"
 #include "testutil.h"
@@ -131,7 +132,7 @@ START_TEST(test_decoder_only_training_keeps_the_codes) {
   at::manual_seed(0);
   const auto ck = vamp::random_codec_checkpoint(small_codec(), 5);
   vamp::train::Params params(ck, at::kCPU);
-  params.freeze_all_but("decoder.");
+  params.freeze_all_but({"decoder."});
   const auto trainable = params.trainable();
   ck_assert_int_lt(int(trainable.size()), int(ck.tensors.size()));
   for (const auto& t : trainable) ck_assert(t.requires_grad());
@@ -151,6 +152,18 @@ START_TEST(test_decoder_only_training_keeps_the_codes) {
   const auto before = vamp::Codec::from_checkpoint(ck), trained = vamp::Codec::from_checkpoint(params.checkpoint());
   VAMP_ASSERT_EQUAL(trained->encode(x), before->encode(x));
   ck_assert(!at::equal(trained->decode(before->encode(x)), before->decode(before->encode(x))));
+
+  // Appended RVQ stages: the first stages' codes stay; asking for fewer stages is an error.
+  const auto grown = vamp::Codec::from_checkpoint(vamp::train::with_codebooks(ck, 8, 9));
+  ck_assert_int_eq(grown->config().n_codebooks, 8);
+  VAMP_ASSERT_EQUAL(grown->encode(x).narrow(1, 0, 6), before->encode(x));
+  bool threw = false;
+  try {
+    vamp::train::with_codebooks(ck, 4, 9);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  ck_assert(threw);
 }
 END_TEST
 

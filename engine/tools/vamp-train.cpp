@@ -68,8 +68,9 @@ const char* kCodecUsage =
     "      [--encoder-rates 2,6,8,8] [--decoder-rates 12,8,8] (hop 768 as released; three decoder stages,\n"
     "      so that a narrow decoder still has 16 channels at the output rate)\n"
     "      [--crop-seconds 0.6] [--quantizer-dropout 0.5]\n"
-    "      [--decoder-only] (with --init: train the decoder alone; the tokens do not change, so coarse and\n"
-    "      c2f models trained on this codec stay valid)";
+    "      With --init: [--codebooks N] appends RVQ stages to the codec's (the old stages keep their codes)\n"
+    "      [--decoder-only] trains the decoder (and appended stages) alone: the tokens do not change, so\n"
+    "      coarse (and, without new stages, c2f) models trained on this codec stay valid";
 
 int codec(const Args& a) {
   std::vector<std::string> known = kRunOptions;
@@ -88,6 +89,7 @@ int codec(const Args& a) {
   o.crop_seconds = a.number("crop-seconds", 0.6);
   o.quantizer_dropout = a.number("quantizer-dropout", 0.5);
   o.decoder_only = a.has("decoder-only");
+  if (!o.init.empty() && a.has("codebooks")) o.grow_to = o.config.n_codebooks;
   if (o.decoder_only && o.init.empty()) throw Usage("--decoder-only needs --init: a trained encoder to keep");
   train::train_codec(o);
   return 0;

@@ -165,7 +165,7 @@ at::Tensor correlation(const at::Tensor& estimate, const at::Tensor& reference) 
   return (e * r).sum(1) / ((e.pow(2).sum(1) * r.pow(2).sum(1)).sqrt() + 1e-8);
 }
 
-CodeRestarter::CodeRestarter(int64_t n_codebooks, int64_t codebook_size) {
+CodeRestarter::CodeRestarter(int64_t n_codebooks, int64_t codebook_size, int64_t first) : first_(first) {
   for (int64_t i = 0; i < n_codebooks; ++i) used_.push_back(at::zeros({codebook_size}, at::kBool));
 }
 
@@ -177,7 +177,7 @@ void CodeRestarter::count(const at::Tensor& codes) {
 int64_t CodeRestarter::restart(const Params& params, const std::vector<at::Tensor>& projected, at::Generator& gen) {
   at::NoGradGuard no_grad;
   int64_t moved = 0;
-  for (size_t i = 0; i < used_.size(); ++i) {
+  for (size_t i = size_t(first_); i < used_.size(); ++i) {
     const at::Tensor dead = used_[i].logical_not().nonzero().flatten();
     used_[i].zero_();
     if (dead.numel() == 0) continue;

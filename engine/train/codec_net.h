@@ -69,12 +69,14 @@ at::Tensor correlation(const at::Tensor& estimate, const at::Tensor& reference);
 // current batch. Returns the number of rows moved. The layout is unchanged (codebook.weight).
 class CodeRestarter {
  public:
-  explicit CodeRestarter(int64_t n_codebooks, int64_t codebook_size);
+  // Quantizers below `first` are left alone (fixed codebooks).
+  CodeRestarter(int64_t n_codebooks, int64_t codebook_size, int64_t first = 0);
   void count(const at::Tensor& codes);  // [B,K,T]
   int64_t restart(const Params& params, const std::vector<at::Tensor>& projected, at::Generator& gen);
 
  private:
   std::vector<at::Tensor> used_;  // [codebook_size] bool per quantizer
+  int64_t first_ = 0;
 };
 
 // Mel filterbank [n_mels, n_fft/2+1] with the HTK mel scale and triangular, area-normalized bands.

@@ -31,9 +31,12 @@ std::vector<at::Tensor> Params::trainable() const {
   return out;
 }
 
-void Params::freeze_all_but(const std::string& prefix) {
-  for (auto& [key, t] : list_)
-    if (key.rfind(prefix, 0) != 0) t.set_requires_grad(false);
+void Params::freeze_all_but(const std::vector<std::string>& prefixes) {
+  for (auto& [key, t] : list_) {
+    bool keep = false;
+    for (const auto& p : prefixes) keep = keep || key.rfind(p, 0) == 0;
+    if (!keep) t.set_requires_grad(false);
+  }
 }
 
 int64_t Params::count() const {

@@ -22,8 +22,8 @@ class Params {
   Params(const Checkpoint& ck, at::Device device);
   const at::Tensor& operator[](const std::string& key) const;  // throws naming a missing key
   std::vector<at::Tensor> trainable() const;  // those that still require grad
-  // Fixes every tensor whose key does not start with `prefix` (no gradients, no updates).
-  void freeze_all_but(const std::string& prefix);
+  // Fixes every tensor whose key starts with none of `prefixes` (no gradients, no updates).
+  void freeze_all_but(const std::vector<std::string>& prefixes);
   int64_t count() const;  // scalars
   // Overwrites every value from a checkpoint of the same layout (resuming); throws on a mismatch.
   void assign(const Checkpoint& ck);

@@ -30,6 +30,19 @@ std::string loss_text(double loss) {
 
 }  // namespace
 
+Checkpoint with_codebooks(const Checkpoint& ck, int64_t n, uint64_t seed) {
+  CodecConfig cfg = Codec::from_checkpoint(ck)->config();
+  if (n < cfg.n_codebooks)
+    throw std::invalid_argument("--codebooks " + std::to_string(n) + ": the --init codec already has " +
+                                std::to_string(cfg.n_codebooks) + " (stages can be added, not removed)");
+  cfg.n_codebooks = n;
+  Checkpoint grown = random_codec_checkpoint(cfg, seed);
+  for (auto& [key, t] : grown.tensors)
+    if (ck.has(key)) t = ck.at(key, t.sizes());
+  grown.path = ck.path;
+  return grown;
+}
+
 double run_progress(const RunOptions& opt, int64_t step, double seconds) {
   double p = double(step) / double(std::max<int64_t>(1, opt.steps));
   if (opt.max_minutes > 0) p = std::max(p, seconds / (60.0 * opt.max_minutes));
@@ -79,14 +92,26 @@ void train_codec(const CodecTrainOptions& opt) {
   at::manual_seed(uint64_t(opt.seed));
   // A fresh random codec of the requested shape, or (--init) a trained one to continue from.
   Checkpoint init = opt.init.empty() ? random_codec_checkpoint(opt.config, uint64_t(opt.seed)) : load_checkpoint(opt.init);
+  const int64_t old_stages = Codec::from_checkpoint(init)->config().n_codebooks;
+  if (opt.grow_to > old_stages) init = with_codebooks(init, opt.grow_to, uint64_t(opt.seed));
   init.metadata = py_dict({{"kwargs", init.kwargs}, {"trained_by", py_str("vamp-train codec")}});
   // The inference loader validates the layout and derives the shape before any time is spent.
   const CodecConfig cfg = Codec::from_checkpoint(init)->config();
   Params params(init, opt.device);
-  if (opt.decoder_only) params.freeze_all_but("decoder.");
+  if (opt.decoder_only) {
+    std::vector<std::string> train = {"decoder."};
+    for (int64_t i = old_stages; i < cfg.n_codebooks; ++i)
+      train.push_back("quantizer.quantizers." + std::to_string(i) + ".");
+    params.freeze_all_but(train);
+  }
   AudioSet data(opt.data, cfg.sample_rate);
   std::fprintf(stderr, "codec: %zu files, %.1f minutes of audio\n", data.size(), data.seconds() / 60.0);
-  if (opt.decoder_only) std::fprintf(stderr, "codec: training the decoder only (encoder and codebooks fixed)\n");
+  if (cfg.n_codebooks > old_stages)
+    std::fprintf(stderr, "codec: RVQ stages %lld..%lld added to --init's\n", (long long)old_stages,
+                 (long long)cfg.n_codebooks - 1);
+  if (opt.decoder_only)
+    std::fprintf(stderr, "codec: training the decoder%s only (encoder and the first %lld codebooks fixed)\n",
+                 cfg.n_codebooks > old_stages ? " and the new stages" : "", (long long)old_stages);
   std::fprintf(stderr, "codec: %lld parameters, hop %lld, %lld codebooks of %lld\n", (long long)params.count(),
                (long long)cfg.hop_length, (long long)cfg.n_codebooks, (long long)cfg.codebook_size);
   AdamW adam(params.trainable(), 0.8, 0.99);
@@ -95,7 +120,8 @@ void train_codec(const CodecTrainOptions& opt) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(opt.seed));
   const int64_t n = std::max<int64_t>(1, int64_t(opt.crop_seconds * cfg.sample_rate / cfg.hop_length)) * cfg.hop_length;
 
-  CodeRestarter restarter(cfg.n_codebooks, cfg.codebook_size);
+  // Dead codes are restarted only where codebooks train (with --decoder-only: the new stages).
+  CodeRestarter restarter(cfg.n_codebooks, cfg.codebook_size, opt.decoder_only ? old_stages : 0);
   run(opt, params, adam, "codec",
       {"loss", "mel", "l1", "si_sdr", "commitment", "codebook", "restarted", "grad_norm", "lr"},
       [&](int64_t step, double progress) {
@@ -117,11 +143,10 @@ void train_codec(const CodecTrainOptions& opt) {
                                 1.0 * out.codebook_loss;
         loss.backward();
         // Codes unused for 100 steps are moved onto live encodings, early in the run only, so the
-        // late codebooks settle. Never when the codebooks are fixed (--decoder-only).
+        // late codebooks settle.
         restarter.count(out.codes);
         int64_t restarted = 0;
-        if ((step + 1) % 100 == 0 && progress < 0.6 && !opt.decoder_only)
-          restarted = restarter.restart(params, out.projected, gen);
+        if ((step + 1) % 100 == 0 && progress < 0.6) restarted = restarter.restart(params, out.projected, gen);
         return std::vector<double>{loss.item<double>(), mel_loss.item<double>(), l1.item<double>(),
                                    sdr.item<double>(), out.commitment_loss.item<double>(),
                                    out.codebook_loss.item<double>(), double(restarted)};

@@ -31,6 +31,9 @@ struct CodecTrainOptions : RunOptions {
   double crop_seconds = 0.6;      // training excerpt length
   double quantizer_dropout = 0.5; // fraction of each batch decoded from a random number of codebooks
   bool decoder_only = false;      // train the decoder alone: the tokens stay, so do models trained on them
+  int64_t grow_to = 0;            // > the --init codec's count: new RVQ stages appended (random); the
+                                  // existing stages keep their codes (decoder_only then trains the
+                                  // decoder and the new stages)
 };
 
 struct TransformerTrainOptions : RunOptions {
@@ -43,6 +46,11 @@ struct TransformerTrainOptions : RunOptions {
 
 void train_codec(const CodecTrainOptions& opt);
 void train_transformer(const TransformerTrainOptions& opt);
+
+// A codec checkpoint with RVQ stages appended up to n (random, as a fresh codec's). Stage i
+// quantizes what stages 0..i-1 left, so the old stages' codes stay what they were. Throws if n is
+// below the codec's count.
+Checkpoint with_codebooks(const Checkpoint& ck, int64_t n, uint64_t seed);
 
 // The learning-rate schedule position in [0, 1] of a run: steps done, or the clock if sooner.
 double run_progress(const RunOptions& opt, int64_t step, double seconds);
