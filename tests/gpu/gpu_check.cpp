@@ -4,8 +4,11 @@
 //   3. the app's flow (golden_interface_a, app_default_b1) on CUDA fp32: tokens reported against the
 //      golden ones (sampling draws on the CPU, but logits differ in the last bits, so tokens may too)
 //   4. scheduler on CUDA: a batch of 4 windows against each window alone; differing tokens reported
+//   5. codec decode on CUDA (polyphase upsamplers, Snake) against golden_codec_a: max abs diff
+//      <= 1e-3 (FAIL; cuDNN may use TF32), and encode's codes reported
 // Exit status 1 when a FAIL line was printed. Usage: gpu_check [cuda device, default "cuda"].
 #include "checkpoint.h"
+#include "codec.h"
 #include "sampler.h"
 #include "scheduler.h"
 #include "transformer.h"
@@ -130,6 +133,17 @@ int main(int argc, char** argv) {
     std::printf("INFO batch of 4 vs alone on %s: %lld / %lld tokens differ (CUDA GEMMs may round differently "
                 "by batch size; on the CPU this is exactly 0)\n",
                 device.c_str(), (long long)differ, (long long)total);
+  }
+  // 5: the codec
+  {
+    const auto g = vamp::load_tensor_dict(data("golden_codec_a.pt"));
+    auto c = vamp::Codec::load(data("codec_a.pth"), at::Device(device));
+    const double d = max_diff(c->decode(g.at("rvq_codes")), g.at("decoded_from_codes"));
+    check(d <= 1e-3, "codec decode on " + device + ": max abs diff " + std::to_string(d) + " (bound 1e-3)");
+    const at::Tensor codes = c->encode(g.at("audio_padded")).to(at::kCPU);
+    std::printf("INFO codec encode on %s: %lld of %lld codes differ from golden (near ties may flip)\n",
+                device.c_str(), (long long)(codes != g.at("rvq_codes")).sum().item<int64_t>(),
+                (long long)codes.numel());
   }
   std::printf("%s: %d failure(s)\n", failures ? "FAILED" : "OK", failures);
   return failures ? 1 : 0;
