@@ -9,6 +9,9 @@
 #   CODEC_MIN, COARSE_MIN, C2F_MIN   minutes per model; the learning-rate schedule follows the
 #                clock (defaults 2.4, 0.75, 0.45: the shipped set's budget on one H200)
 #   CODEC_BATCH, TF_BATCH, THREADS   (defaults 48, 64, 8)
+#   QDROP        the codec's quantizer dropout (default 0.5)
+#   TF_PARALLEL  1: coarse and c2f train at the same time (both only need the codec; on a GPU they
+#                share it well, since neither fills it)
 #   INIT_DIR     continue from the models in this folder (fresh optimizer) instead of random ones
 # Each run is resumable (<model>.state) and logs its losses to <model>.log.csv; the report is
 # written to OUTDIR/quality.txt and the loss curves to OUTDIR/loss.png.
@@ -26,13 +29,21 @@ init() { [ -n "${INIT_DIR:-}" ] && echo "--init $INIT_DIR/$1" || true; }
 run() { echo "== $*" >&2; "$@"; }
 
 run "$T" codec --device "$DEVICE" --data "$DATA/train" --out "$OUTDIR/codec.pth" $(init codec.pth) \
-  --steps 1000000 --batch "${CODEC_BATCH:-48}" --max-minutes "${CODEC_MIN:-2.4}" --save-every 1000 --threads "$THREADS"
-run "$T" coarse --device "$DEVICE" --codec "$OUTDIR/codec.pth" --data "$DATA/train" --out "$OUTDIR/coarse.pth" \
-  $(init coarse.pth) --steps 1000000 --batch "${TF_BATCH:-64}" --max-minutes "${COARSE_MIN:-0.75}" --save-every 1000 \
-  --threads "$THREADS"
-run "$T" c2f --device "$DEVICE" --codec "$OUTDIR/codec.pth" --data "$DATA/train" --out "$OUTDIR/c2f.pth" \
-  $(init c2f.pth) --steps 1000000 --batch "${TF_BATCH:-64}" --max-minutes "${C2F_MIN:-0.45}" --save-every 1000 \
-  --threads "$THREADS"
+  --steps 1000000 --batch "${CODEC_BATCH:-48}" --max-minutes "${CODEC_MIN:-2.4}" --save-every 1000 --threads "$THREADS" \
+  --quantizer-dropout "${QDROP:-0.5}"
+# transformer coarse|c2f MINUTES
+transformer() {
+  run "$T" "$1" --device "$DEVICE" --codec "$OUTDIR/codec.pth" --data "$DATA/train" --out "$OUTDIR/$1.pth" \
+    $(init "$1.pth") --steps 1000000 --batch "${TF_BATCH:-64}" --max-minutes "$2" --save-every 1000 --threads "$THREADS"
+}
+if [ "${TF_PARALLEL:-0}" = 1 ]; then
+  transformer coarse "${COARSE_MIN:-0.75}" & coarse_pid=$!
+  transformer c2f "${C2F_MIN:-0.45}"
+  wait $coarse_pid
+else
+  transformer coarse "${COARSE_MIN:-0.75}"
+  transformer c2f "${C2F_MIN:-0.45}"
+fi
 [ "${EVAL:-1}" = 1 ] || exit 0
 run "$T" eval --codec "$OUTDIR/codec.pth" --coarse "$OUTDIR/coarse.pth" --c2f "$OUTDIR/c2f.pth" \
   --train "$DATA/train" --heldout "$DATA/heldout" --threads "$THREADS" | tee "$OUTDIR/quality.txt"

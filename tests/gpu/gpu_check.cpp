@@ -5,8 +5,9 @@
 //      golden ones (sampling draws on the CPU, but logits differ in the last bits, so tokens may too)
 //   4. scheduler on CUDA: a batch of 4 windows against each window alone; differing tokens reported
 //   5. codec decode on CUDA (polyphase upsamplers, Snake) against golden_codec_a: max abs diff
-//      <= 1e-3 (FAIL; cuDNN may use TF32), and encode's codes reported
-// Exit status 1 when a FAIL line was printed. Usage: gpu_check [cuda device, default "cuda"].
+//      <= 1e-4 in fp32 (FAIL); with cuDNN's default TF32 convolutions reported; encode's codes reported
+// Exit status 1 when a FAIL line was printed. Usage: gpu_check [cuda device, default "cuda"] [codec]
+// ("codec": check 5 alone, which needs only codec_a.pth and golden_codec_a.pt).
 #include "checkpoint.h"
 #include "codec.h"
 #include "sampler.h"
@@ -55,11 +56,8 @@ void set_autocast(const std::string& precision, bool on) {
   if (!on) at::autocast::clear_cache();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const std::string device = vamp::resolve_device(argc > 1 ? argv[1] : "cuda");
-  std::printf("gpu_check on %s (libtorch %s)\n", device.c_str(), TORCH_VERSION);
+// Checks 1-4: the transformers, the app's flow and the scheduler.
+void check_transformers(const std::string& device) {
   const auto golden = vamp::load_tensor_dict(data("golden_transformer_a.pt"));
   auto codec = vamp::CodecModel::open(data("codec_a.pth"), device);
   auto coarse = vamp::TransformerModel::open(data("coarse_a.pth"), codec, device);
@@ -134,17 +132,38 @@ int main(int argc, char** argv) {
                 "by batch size; on the CPU this is exactly 0)\n",
                 device.c_str(), (long long)differ, (long long)total);
   }
-  // 5: the codec
-  {
-    const auto g = vamp::load_tensor_dict(data("golden_codec_a.pt"));
-    auto c = vamp::Codec::load(data("codec_a.pth"), at::Device(device));
+}
+
+// Check 5: the codec.
+void check_codec(const std::string& device) {
+  const auto g = vamp::load_tensor_dict(data("golden_codec_a.pt"));
+  auto c = vamp::Codec::load(data("codec_a.pth"), at::Device(device));
+  // cuDNN convolutions run in TF32 by default (10-bit mantissa): the bound holds for full fp32,
+  // and the TF32 result is reported.
+  auto& ctx = at::globalContext();
+  const bool tf32 = ctx.allowTF32CuDNN();
+  for (const bool allow : {false, true}) {
+    ctx.setAllowTF32CuDNN(allow);
     const double d = max_diff(c->decode(g.at("rvq_codes")), g.at("decoded_from_codes"));
-    check(d <= 1e-3, "codec decode on " + device + ": max abs diff " + std::to_string(d) + " (bound 1e-3)");
     const at::Tensor codes = c->encode(g.at("audio_padded")).to(at::kCPU);
-    std::printf("INFO codec encode on %s: %lld of %lld codes differ from golden (near ties may flip)\n",
-                device.c_str(), (long long)(codes != g.at("rvq_codes")).sum().item<int64_t>(),
-                (long long)codes.numel());
+    const std::string what = "codec on " + device + (allow ? ", TF32 convolutions" : ", fp32") +
+                             ": decode max abs diff " + std::to_string(d);
+    if (allow) std::printf("INFO %s\n", what.c_str());
+    else check(d <= 1e-4, what + " (bound 1e-4)");
+    std::printf("INFO   encode: %lld of %lld codes differ from golden (near ties may flip)\n",
+                (long long)(codes != g.at("rvq_codes")).sum().item<int64_t>(), (long long)codes.numel());
   }
+  ctx.setAllowTF32CuDNN(tf32);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string device = vamp::resolve_device(argc > 1 ? argv[1] : "cuda");
+  const std::string only = argc > 2 ? argv[2] : "";
+  std::printf("gpu_check on %s (libtorch %s)%s\n", device.c_str(), TORCH_VERSION, only.empty() ? "" : (" " + only + " only").c_str());
+  if (only != "codec") check_transformers(device);
+  check_codec(device);
   std::printf("%s: %d failure(s)\n", failures ? "FAILED" : "OK", failures);
   return failures ? 1 : 0;
 }
