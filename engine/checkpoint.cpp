@@ -202,13 +202,24 @@ Checkpoint load_checkpoint(const std::string& path) {
   for (const auto& [k, v] : sd->dict) {
     if (k->kind != PyValue::Kind::Str) ck.fail("state_dict key " + k->repr() + " is not a string");
     if (v->kind != PyValue::Kind::Tensor) ck.fail("state_dict['" + k->s + "'] is " + v->repr() + ", not a tensor");
-    ck.add(k->s, v->tensor);
+    // Weights stored in half precision (our shipped set, to halve its size) are widened here, so
+    // every model runs in fp32 on exactly the values in the file.
+    const at::Tensor& t = v->tensor;
+    const bool narrow = t.scalar_type() == at::kHalf || t.scalar_type() == at::kBFloat16;
+    ck.add(k->s, narrow ? t.to(at::kFloat) : t);
   }
   ck.metadata = root->get("metadata");
   if (!ck.metadata) ck.fail("missing 'metadata'");
   ck.kwargs = ck.metadata->get("kwargs");
   if (!ck.kwargs || ck.kwargs->kind != PyValue::Kind::Dict) ck.fail("missing 'metadata.kwargs'");
   return ck;
+}
+
+Checkpoint with_float_storage(const Checkpoint& ckpt, at::ScalarType dtype) {
+  Checkpoint out = ckpt;
+  for (auto& [key, t] : out.tensors)
+    if (t.is_floating_point()) t = t.to(dtype);
+  return out;
 }
 
 // --- writing --------------------------------------------------------------------------------

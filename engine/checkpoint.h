@@ -96,6 +96,10 @@ Checkpoint load_checkpoint(const std::string& path);
 // state_dict with a _metadata BUILD, {"kwargs": ...} metadata). torch.load reads it.
 void save_checkpoint(const std::string& path, const Checkpoint& ckpt);
 
+// The same checkpoint with its floating-point tensors stored as `dtype` (kHalf: half the file;
+// load_checkpoint widens them back to fp32). Integer tensors are kept.
+Checkpoint with_float_storage(const Checkpoint& ckpt, at::ScalarType dtype);
+
 // Reads any torch.save'd pickle (e.g. dict[str, Tensor] golden files) as a PyValue tree.
 PyRef load_pickle_file(const std::string& path);
 

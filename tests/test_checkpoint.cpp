@@ -1,9 +1,11 @@
 // Checkpoint reader/writer: the released layout, tolerance of trainer leftovers, corruption.
 #include "checkpoint.h"
+#include "codec.h"
 #include "zip.h"
 // check.h defines a `fail` macro: include it after engine headers.
 #include "testutil.h"
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -108,6 +110,31 @@ START_TEST(test_write_read_round_trip) {
 }
 END_TEST
 
+START_TEST(test_half_storage_halves_the_file_and_loads_as_fp32) {
+  const std::string full_path = vamp::test::data("codec_a.pth"), half_path = vamp::test::scratch("codec_half.pth");
+  const auto full = vamp::load_checkpoint(full_path);
+  vamp::save_checkpoint(half_path, vamp::with_float_storage(full, at::kHalf));
+  ck_assert_msg(read_file(half_path).size() < read_file(full_path).size() * 60 / 100, "the fp16 file is not about half");
+  const auto half = vamp::load_checkpoint(half_path);
+  ck_assert_int_eq(half.tensors.size(), full.tensors.size());
+  for (size_t i = 0; i < full.tensors.size(); ++i) {
+    const at::Tensor& want = full.tensors[i].second;
+    ck_assert(half.tensors[i].second.scalar_type() == want.scalar_type());  // fp32 again
+    VAMP_ASSERT_EQUAL(half.tensors[i].second, want.is_floating_point() ? want.to(at::kHalf).to(want.scalar_type()) : want);
+  }
+  const auto mixed = vamp::with_float_storage(sample_checkpoint(), at::kHalf);
+  ck_assert(mixed.at("ids").scalar_type() == at::kLong && mixed.at("a.bias").scalar_type() == at::kHalf);
+
+  // The codec sounds the same: fp16 rounding of the weights only (57 dB SNR here).
+  auto a = vamp::Codec::from_checkpoint(full), b = vamp::Codec::from_checkpoint(half);
+  at::manual_seed(3);
+  const at::Tensor codes = at::randint(0, a->config().codebook_size, {1, a->config().n_codebooks, 24});
+  const at::Tensor ya = a->decode(codes), yb = b->decode(codes);
+  const double snr = 10 * std::log10(ya.pow(2).sum().item<double>() / (ya - yb).pow(2).sum().item<double>());
+  ck_assert_msg(snr > 40, "fp16-stored codec decodes at %.1f dB SNR against fp32", snr);
+}
+END_TEST
+
 START_TEST(test_python_torch_reads_our_files) {
   if (std::system("/usr/bin/python3 -c 'import torch' 2>/dev/null") != 0) {
     fprintf(stderr, "skipped: /usr/bin/python3 with torch not available\n");
@@ -201,6 +228,7 @@ static Suite* checkpoint_suite() {
   tcase_add_test(tc, test_reads_released_layout);
   tcase_add_test(tc, test_tolerates_trainer_leftovers);
   tcase_add_test(tc, test_write_read_round_trip);
+  tcase_add_test(tc, test_half_storage_halves_the_file_and_loads_as_fp32);
   tcase_add_test(tc, test_python_torch_reads_our_files);
   tcase_add_test(tc, test_flipped_byte_is_a_crc_error);
   tcase_add_test(tc, test_truncated_file_is_an_error);

@@ -163,6 +163,20 @@ int eval(const Args& a) {
   return 0;
 }
 
+const char* kExportUsage =
+    "vamp-train export --in model.pth --out shipped.pth [--dtype fp16|fp32]\n"
+    "      the model's weights stored in fp16 (default: half the file; loaded back as fp32), same layout";
+
+int export_cmd(const Args& a) {
+  a.allow({"in", "out", "dtype"});
+  const std::string dtype = a.str("dtype", "fp16");
+  if (dtype != "fp16" && dtype != "fp32") throw Usage("--dtype expects fp16 or fp32, got '" + dtype + "'");
+  const Checkpoint ck = load_checkpoint(a.str("in"));
+  save_checkpoint(a.str("out"), with_float_storage(ck, dtype == "fp16" ? at::kHalf : at::kFloat));
+  std::printf("%s -> %s (%s)\n", a.str("in").c_str(), a.str("out").c_str(), dtype.c_str());
+  return 0;
+}
+
 int coarse_cmd(const Args& a) { return transformer(a, false); }
 int c2f_cmd(const Args& a) { return transformer(a, true); }
 
@@ -173,7 +187,7 @@ int main(int argc, char** argv) {
   using namespace vamp::cli;
   const std::vector<Command> cmds = {
       {"codec", kCodecUsage, codec}, {"coarse", kCoarseUsage, coarse_cmd}, {"c2f", kCoarseUsage, c2f_cmd},
-      {"eval", kEvalUsage, eval}};
+      {"eval", kEvalUsage, eval}, {"export", kExportUsage, export_cmd}};
   const std::string name = argc >= 2 ? argv[1] : "";
   for (const auto& c : cmds) {
     if (name != c.name) continue;
