@@ -167,6 +167,47 @@ START_TEST(test_decoder_only_training_keeps_the_codes) {
 }
 END_TEST
 
+START_TEST(test_c2f_grows_with_the_codec) {
+  // A c2f for 6 codebooks grown to 9 (a codec that gained RVQ stages) predicts the old
+  // codebooks exactly as before, whatever the new codebooks hold, with heads of its own for the new ones.
+  auto small = vamp::TransformerConfig::preset("tiny-c2f"), big = small;
+  small.n_codebooks = 6;
+  big.n_codebooks = 9;
+  small.n_conditioning_codebooks = big.n_conditioning_codebooks = 2;
+  vamp::CodecConfig codec_cfg = small_codec();
+  codec_cfg.n_codebooks = 9;
+  auto codec = vamp::Codec::from_checkpoint(vamp::random_codec_checkpoint(codec_cfg, 3));
+  std::vector<at::Tensor> books;
+  for (int i = 0; i < 9; ++i) books.push_back(codec->codebook(i));
+  const auto old_ck = vamp::random_transformer_checkpoint(small, 5, false);
+  const auto grown_ck = vamp::train::with_transformer_codebooks(old_ck, vamp::random_transformer_checkpoint(big, 6, false));
+  auto before = vamp::Transformer::from_checkpoint(old_ck, std::vector<at::Tensor>(books.begin(), books.begin() + 6));
+  auto grown = vamp::Transformer::from_checkpoint(grown_ck, books);
+
+  at::Generator g = at::make_generator<at::CPUGeneratorImpl>(4);
+  const at::Tensor z = at::randint(0, small.vocab_size + 1, {2, 9, 20}, g, at::kLong);  // MASK included
+  const at::Tensor old_logits = before->token_logits(z.narrow(1, 0, 6)).view({2, 20, 4, -1});
+  const at::Tensor new_logits = grown->token_logits(z).view({2, 20, 7, -1});
+  VAMP_ASSERT_CLOSE(new_logits.narrow(2, 0, 4), old_logits, 1e-5);
+  ck_assert(!at::allclose(new_logits.narrow(2, 4, 3), new_logits.narrow(2, 0, 3)));
+
+  // Only the codebook count may differ, and only upwards.
+  auto expect_error = [](const vamp::Checkpoint& a, const vamp::Checkpoint& b, const char* what) {
+    try {
+      vamp::train::with_transformer_codebooks(a, b);
+    } catch (const vamp::CheckpointError& e) {
+      ck_assert_msg(std::string(e.what()).find(what) != std::string::npos, "%s", e.what());
+      return;
+    }
+    ck_abort_msg("no error for %s", what);
+  };
+  expect_error(grown_ck, old_ck, "can be added, not removed");
+  auto wider = big;
+  wider.embedding_dim = 128;
+  expect_error(old_ck, vamp::random_transformer_checkpoint(wider, 6, false), "embedding_dim");
+}
+END_TEST
+
 START_TEST(test_transformer_training_learns_a_pattern) {
   at::set_num_threads(2);
   at::manual_seed(0);
@@ -238,6 +279,7 @@ static Suite* train_suite() {
   tcase_add_test(tc, test_transformer_net_equals_inference_transformer);
   tcase_add_test(tc, test_codec_training_lowers_loss_and_resumes);
   tcase_add_test(tc, test_decoder_only_training_keeps_the_codes);
+  tcase_add_test(tc, test_c2f_grows_with_the_codec);
   tcase_add_test(tc, test_transformer_training_learns_a_pattern);
   tcase_add_test(tc, test_adamw_first_step);
   tcase_add_test(tc, test_masks_and_metrics);

@@ -43,6 +43,40 @@ Checkpoint with_codebooks(const Checkpoint& ck, int64_t n, uint64_t seed) {
   return grown;
 }
 
+Checkpoint with_transformer_codebooks(const Checkpoint& ck, const Checkpoint& fresh) {
+  const int64_t c_old = ck.kwarg_int("n_codebooks"), c_new = fresh.kwarg_int("n_codebooks");
+  const int64_t cond = ck.kwarg_int("n_conditioning_codebooks");
+  for (const char* k : {"embedding_dim", "n_layers", "n_heads", "latent_dim", "vocab_size", "n_conditioning_codebooks"})
+    if (ck.kwarg_int(k) != fresh.kwarg_int(k))
+      ck.fail(std::string("--init differs from the requested model in ") + k + ", not only in its codebooks");
+  if (c_new < c_old)
+    ck.fail("--init has " + std::to_string(c_old) + " codebooks, the codec " + std::to_string(c_new) +
+            " (codebooks can be added, not removed)");
+  const int64_t p_old = c_old - cond, p_new = c_new - cond, ld = ck.kwarg_int("latent_dim");
+  Checkpoint grown = fresh;
+  at::NoGradGuard no_grad;
+  for (auto& [key, t] : grown.tensors) {
+    if (!ck.has(key)) continue;  // LoRA-free --init into a model with LoRA keys: keep fresh ones
+    const at::Tensor& old = ck.at(key);
+    if (old.sizes() == t.sizes()) {
+      t = old.clone();
+    } else if (key == "embedding.special.MASK") {  // [codebooks, latent]
+      t.narrow(0, 0, c_old).copy_(old);
+    } else if (key == "embedding.out_proj.weight") {  // [D, codebooks * latent, 1], codebook-major
+      t.zero_().narrow(1, 0, c_old * ld).copy_(old);
+    } else if (key.rfind("classifier.layers.0.", 0) == 0) {  // channel = vocab * predicted + codebook
+      const int64_t V = old.size(0) / p_old;
+      std::vector<int64_t> shape_old = {V, p_old}, shape_new = {V, p_new};
+      for (int64_t d = 1; d < old.dim(); ++d) shape_old.push_back(old.size(d)), shape_new.push_back(old.size(d));
+      t.view(shape_new).narrow(1, 0, p_old).copy_(old.view(shape_old));
+    } else {
+      ck.fail("'" + key + "' has shape " + c10::str(old.sizes()) + ", the grown model " + c10::str(t.sizes()));
+    }
+  }
+  grown.path = ck.path;
+  return grown;
+}
+
 double run_progress(const RunOptions& opt, int64_t step, double seconds) {
   double p = double(step) / double(std::max<int64_t>(1, opt.steps));
   if (opt.max_minutes > 0) p = std::max(p, seconds / (60.0 * opt.max_minutes));
@@ -189,6 +223,11 @@ void train_transformer(const TransformerTrainOptions& opt) {
         t = t.normal_(0.0, 0.02);
   } else {
     init = load_checkpoint(opt.init);
+    if (init.kwarg_int("n_codebooks") < cfg.n_codebooks) {  // the codec gained RVQ stages (c2f)
+      std::fprintf(stderr, "%s: codebooks %lld..%lld added to --init's\n", opt.out.c_str(),
+                   (long long)init.kwarg_int("n_codebooks"), (long long)cfg.n_codebooks - 1);
+      init = with_transformer_codebooks(init, random_transformer_checkpoint(cfg, uint64_t(opt.seed), false));
+    }
     if (init.kwarg_int("n_codebooks") != cfg.n_codebooks || init.kwarg_int("embedding_dim") != cfg.embedding_dim ||
         init.kwarg_int("n_layers") != cfg.n_layers)
       init.fail("--init has another shape than the requested model (n_codebooks, embedding_dim, n_layers)");

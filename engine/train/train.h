@@ -52,6 +52,13 @@ void train_transformer(const TransformerTrainOptions& opt);
 // below the codec's count.
 Checkpoint with_codebooks(const Checkpoint& ck, int64_t n, uint64_t seed);
 
+// A transformer checkpoint (c2f) grown to the codebooks of `fresh`, a random checkpoint of the
+// larger model: every weight comes from `ck` except what the new codebooks need. Their input
+// columns start at zero, so the grown model predicts the old codebooks exactly as `ck` did;
+// their MASK embeddings and classifier rows come from `fresh`. Throws unless only the number of
+// codebooks differs (and grows).
+Checkpoint with_transformer_codebooks(const Checkpoint& ck, const Checkpoint& fresh);
+
 // The learning-rate schedule position in [0, 1] of a run: steps done, or the clock if sooner.
 double run_progress(const RunOptions& opt, int64_t step, double seconds);
 
