@@ -56,8 +56,7 @@ Checkpoint with_transformer_codebooks(const Checkpoint& ck, const Checkpoint& fr
   Checkpoint grown = fresh;
   at::NoGradGuard no_grad;
   for (auto& [key, t] : grown.tensors) {
-    if (!ck.has(key)) continue;  // LoRA-free --init into a model with LoRA keys: keep fresh ones
-    const at::Tensor& old = ck.at(key);
+    const at::Tensor& old = ck.at(key);  // throws naming the file and the missing key
     if (old.sizes() == t.sizes()) {
       t = old.clone();
     } else if (key == "embedding.special.MASK") {  // [codebooks, latent]

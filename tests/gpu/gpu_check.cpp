@@ -160,8 +160,9 @@ void check_codec(const std::string& device) {
 
 int main(int argc, char** argv) {
   const std::string device = vamp::resolve_device(argc > 1 ? argv[1] : "cuda");
-  const std::string only = argc > 2 ? argv[2] : "";
-  std::printf("gpu_check on %s (libtorch %s)%s\n", device.c_str(), TORCH_VERSION, only.empty() ? "" : (" " + only + " only").c_str());
+  const std::string only = argc > 2 ? argv[2] : "";  // "codec": check 5 alone
+  std::printf("gpu_check on %s (libtorch %s)%s%s\n", device.c_str(), TORCH_VERSION, only.empty() ? "" : ", only ",
+              only.c_str());
   if (only != "codec") check_transformers(device);
   check_codec(device);
   std::printf("%s: %d failure(s)\n", failures ? "FAILED" : "OK", failures);
