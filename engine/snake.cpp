@@ -50,6 +50,34 @@ inline float sin_squared(float a) {
   return s * s;
 }
 
+// sin(2a) and sin(a)^2 for |a| <= kLargest, from one reduction a = k pi + r: the sign (-1)^k
+// cancels in both, sin(2a) = 2 sin(r) cos(r) and sin(a)^2 = sin(r)^2.
+inline void sin2_and_sin_squared(float a, float* sin2, float* sin_sq) {
+  const float magic = 12582912.0f;
+  const float k = (a * 0.318309886183790672f + magic) - magic;
+  float r = a - k * 3.140625f;
+  r = r - k * 9.67502593994140625e-4f;
+  r = r - k * 1.509957990978376432e-7f;
+  const float r2 = r * r;
+  float p = 1.6059043836821614e-10f;
+  p = p * r2 - 2.5052108385441720e-8f;
+  p = p * r2 + 2.7557319223985893e-6f;
+  p = p * r2 - 1.9841269841269841e-4f;
+  p = p * r2 + 8.3333333333333333e-3f;
+  p = p * r2 - 1.6666666666666667e-1f;
+  const float s = r + r * r2 * p;
+  float q = -1.1470745597729725e-11f;  // cos(r) to r^14: -1/14!
+  q = q * r2 + 2.0876756987868099e-9f;
+  q = q * r2 - 2.7557319223985891e-7f;
+  q = q * r2 + 2.4801587301587302e-5f;
+  q = q * r2 - 1.3888888888888889e-3f;
+  q = q * r2 + 4.1666666666666667e-2f;
+  q = q * r2 - 0.5f;
+  const float c = 1.0f + r2 * q;
+  *sin2 = 2.0f * s * c;
+  *sin_sq = s * s;
+}
+
 template <typename In, typename Out>
 inline __attribute__((always_inline)) void snake_body(const In* x, Out* out, int64_t n, float alpha, float rinv) {
   constexpr int64_t kPiece = 256;
@@ -88,6 +116,40 @@ VAMP_CPU_CLONES void snake_row(const float* x, uint16_t* out, int64_t n, float a
 }
 VAMP_CPU_CLONES void snake_row(const uint16_t* x, uint16_t* out, int64_t n, float alpha, float rinv) {
   snake_body(x, out, n, alpha, rinv);
+}
+
+VAMP_CPU_CLONES double snake_backward_row(const float* x, const float* g, float* gx, int64_t n, float alpha,
+                                          float rinv) {
+  constexpr int64_t kPiece = 256;
+  const float slope = alpha * rinv, rinv2 = rinv * rinv;
+  float acc[kPiece] = {};  // lane-wise partial sums of g * dy/dalpha, so the loop vectorizes
+  double total = 0;
+  for (int64_t i0 = 0; i0 < n; i0 += kPiece) {
+    const int64_t m = n - i0 < kPiece ? n - i0 : kPiece;
+    bool large = false;
+    for (int64_t i = 0; i < m; ++i) large |= std::fabs(alpha * x[i0 + i]) > kLargest;
+    auto step = [&](int64_t i, float sin2, float sin_sq) {
+      const float xi = x[i0 + i], gi = g[i0 + i];
+      gx[i0 + i] = gi + gi * slope * sin2;
+      acc[i] += gi * (rinv * xi * sin2 - rinv2 * sin_sq);
+    };
+    if (large) {  // rare: libm, element by element
+      for (int64_t i = 0; i < m; ++i) {
+        const float a = alpha * x[i0 + i], s = std::sin(a);
+        step(i, std::sin(2.0f * a), s * s);
+      }
+    } else {
+      for (int64_t i = 0; i < m; ++i) {
+        float sin2, sin_sq;
+        sin2_and_sin_squared(alpha * x[i0 + i], &sin2, &sin_sq);
+        step(i, sin2, sin_sq);
+      }
+    }
+    if (i0 % (64 * kPiece) == 0 || i0 + kPiece >= n) {  // fold into double now and then
+      for (int64_t i = 0; i < kPiece; ++i) total += acc[i], acc[i] = 0;
+    }
+  }
+  return total;
 }
 
 }  // namespace vamp

@@ -20,4 +20,9 @@ void snake_row(const float* x, float* out, int64_t n, float alpha, float rinv);
 void snake_row(const float* x, uint16_t* out_bf16, int64_t n, float alpha, float rinv);
 void snake_row(const uint16_t* x_bf16, uint16_t* out_bf16, int64_t n, float alpha, float rinv);
 
+// Training's backward pass over one row, fp32: given the output gradient g, writes
+// gx = g * dy/dx (gx may equal g) and returns sum(g * dy/dalpha) over the row, with
+// dy/dx = 1 + alpha rinv sin(2 alpha x) and dy/dalpha = rinv x sin(2 alpha x) - rinv^2 sin(alpha x)^2.
+double snake_backward_row(const float* x, const float* g, float* gx, int64_t n, float alpha, float rinv);
+
 }  // namespace vamp

@@ -58,6 +58,26 @@ START_TEST(test_codec_net_equals_inference_codec) {
 }
 END_TEST
 
+START_TEST(test_fused_snake_matches_torch_ops) {
+  // The fused CPU Snake against the reference's five ops: values and both gradients, including
+  // a row where alpha x leaves the polynomial's range (the libm path).
+  at::manual_seed(8);
+  const at::Tensor x0 = at::randn({3, 5, 700}) * 3.0;
+  x0[1][2].narrow(0, 0, 10).fill_(9000.0);
+  const at::Tensor a0 = at::rand({1, 5, 1}) * 2.0 + 0.2, g = at::randn({3, 5, 700});
+  auto run = [&](bool fused) {
+    const at::Tensor x = x0.clone().requires_grad_(), a = a0.clone().requires_grad_();
+    const at::Tensor y = fused ? vamp::train::snake(x, a) : x + (a + 1e-9).reciprocal() * at::sin(a * x).pow(2);
+    y.backward(g);
+    return std::vector<at::Tensor>{y.detach(), x.grad(), a.grad()};
+  };
+  const auto fused = run(true), ops = run(false);
+  VAMP_ASSERT_CLOSE(fused[0], ops[0], 1e-4);
+  VAMP_ASSERT_CLOSE(fused[1], ops[1], 1e-4);
+  VAMP_ASSERT_CLOSE(fused[2], ops[2], 1e-4 * ops[2].abs().max().item<double>());  // sums of 2100 terms
+}
+END_TEST
+
 START_TEST(test_transformer_net_equals_inference_transformer) {
   at::set_num_threads(2);
   auto cfg = vamp::TransformerConfig::preset("tiny-c2f");
@@ -279,6 +299,7 @@ static Suite* train_suite() {
   tcase_add_test(tc, test_transformer_net_equals_inference_transformer);
   tcase_add_test(tc, test_codec_training_lowers_loss_and_resumes);
   tcase_add_test(tc, test_decoder_only_training_keeps_the_codes);
+  tcase_add_test(tc, test_fused_snake_matches_torch_ops);
   tcase_add_test(tc, test_c2f_grows_with_the_codec);
   tcase_add_test(tc, test_transformer_training_learns_a_pattern);
   tcase_add_test(tc, test_adamw_first_step);

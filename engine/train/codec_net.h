@@ -58,6 +58,10 @@ class MelLoss {
   std::vector<at::Tensor> hann_, filters_;  // filters: [mels, window/2+1]
 };
 
+// Snake, x + (alpha + 1e-9)^-1 sin(alpha x)^2 with alpha [1, C, 1], differentiable in x and
+// alpha. On the CPU in fp32 it runs fused (one pass each way, snake.h); elsewhere as torch ops.
+at::Tensor snake(const at::Tensor& x, const at::Tensor& alpha);
+
 // Scale-invariant SDR in dB per row, [B] (the usual definition, zero-mean signals).
 at::Tensor si_sdr(const at::Tensor& estimate, const at::Tensor& reference);
 // Pearson correlation per row, [B]. SI-SDR = 10 log10(r^2 / (1 - r^2)), so 1 - r is a bounded
