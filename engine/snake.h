@@ -1,5 +1,6 @@
 // snake: the codec's Snake activation, x + (alpha + 1e-9)^-1 * sin(alpha * x)^2 per channel, as
-// one pass over a row of samples (the CPU path; codec.cpp spreads rows over threads).
+// one pass over a row of samples (the CPU path; codec.cpp and, for training, codec_net.cpp spread
+// rows over threads), and its gradients as one more.
 //
 // The reference evaluates it as five whole-tensor ops, so a decoder activation of tens of MB
 // crosses memory five times, 19 times per decoder block. One pass with a vectorized sine makes it
