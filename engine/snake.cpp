@@ -30,51 +30,47 @@ inline void store(uint16_t* p, int64_t i, float v) { p[i] = to_bf16(v); }
 
 constexpr float kLargest = 8192.0f;  // |alpha x| up to which the reduction below is exact enough
 
-// sin(a)^2 for |a| <= kLargest. sin^2 has period pi: a = k pi + r with |r| <= pi/2 (pi split in
-// three parts so that k * part is exact), then sin(r) by its Taylor series to r^13 (truncation
-// error below 1e-9 on [-pi/2, pi/2]).
-inline float sin_squared(float a) {
+// a = k pi + r with |r| <= pi/2, for |a| <= kLargest (pi split in three parts so that k * part
+// is exact). sin(a)^2 = sin(r)^2 and sin(2a) = sin(2r): both have period pi.
+inline float reduce_by_pi(float a) {
   const float magic = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
   const float k = (a * 0.318309886183790672f + magic) - magic;
   float r = a - k * 3.140625f;
   r = r - k * 9.67502593994140625e-4f;
-  r = r - k * 1.509957990978376432e-7f;
-  const float r2 = r * r;
+  return r - k * 1.509957990978376432e-7f;
+}
+
+// sin(r) and cos(r) on [-pi/2, pi/2] by their Taylor series to r^13 and r^14 (truncation error
+// below 1e-9); r2 = r * r.
+inline float sin_reduced(float r, float r2) {
   float p = 1.6059043836821614e-10f;  // 1/13!
   p = p * r2 - 2.5052108385441720e-8f;
   p = p * r2 + 2.7557319223985893e-6f;
   p = p * r2 - 1.9841269841269841e-4f;
   p = p * r2 + 8.3333333333333333e-3f;
   p = p * r2 - 1.6666666666666667e-1f;
-  const float s = r + r * r2 * p;
-  return s * s;
+  return r + r * r2 * p;
 }
-
-// sin(2a) and sin(a)^2 for |a| <= kLargest, from one reduction a = k pi + r: the sign (-1)^k
-// cancels in both, sin(2a) = 2 sin(r) cos(r) and sin(a)^2 = sin(r)^2.
-inline void sin2_and_sin_squared(float a, float* sin2, float* sin_sq) {
-  const float magic = 12582912.0f;
-  const float k = (a * 0.318309886183790672f + magic) - magic;
-  float r = a - k * 3.140625f;
-  r = r - k * 9.67502593994140625e-4f;
-  r = r - k * 1.509957990978376432e-7f;
-  const float r2 = r * r;
-  float p = 1.6059043836821614e-10f;
-  p = p * r2 - 2.5052108385441720e-8f;
-  p = p * r2 + 2.7557319223985893e-6f;
-  p = p * r2 - 1.9841269841269841e-4f;
-  p = p * r2 + 8.3333333333333333e-3f;
-  p = p * r2 - 1.6666666666666667e-1f;
-  const float s = r + r * r2 * p;
-  float q = -1.1470745597729725e-11f;  // cos(r) to r^14: -1/14!
+inline float cos_reduced(float r2) {
+  float q = -1.1470745597729725e-11f;  // -1/14!
   q = q * r2 + 2.0876756987868099e-9f;
   q = q * r2 - 2.7557319223985891e-7f;
   q = q * r2 + 2.4801587301587302e-5f;
   q = q * r2 - 1.3888888888888889e-3f;
   q = q * r2 + 4.1666666666666667e-2f;
   q = q * r2 - 0.5f;
-  const float c = 1.0f + r2 * q;
-  *sin2 = 2.0f * s * c;
+  return 1.0f + r2 * q;
+}
+
+inline float sin_squared(float a) {
+  const float r = reduce_by_pi(a), s = sin_reduced(r, r * r);
+  return s * s;
+}
+
+// sin(2a) and sin(a)^2 from one reduction (the backward pass needs both).
+inline void sin2_and_sin_squared(float a, float* sin2, float* sin_sq) {
+  const float r = reduce_by_pi(a), r2 = r * r, s = sin_reduced(r, r2);
+  *sin2 = 2.0f * s * cos_reduced(r2);
   *sin_sq = s * s;
 }
 
