@@ -38,6 +38,18 @@ at::Tensor plucks(int64_t batch, int64_t n) {
   return x;
 }
 
+// `steps` AdamW steps (learning rate 2e-3) on loss(); the loss before and after.
+template <typename Loss>
+std::pair<double, double> descend(vamp::train::AdamW& adam, Loss&& loss, int steps) {
+  const double first = loss().template item<double>();
+  for (int i = 0; i < steps; ++i) {
+    adam.zero_grad();
+    loss().backward();
+    adam.step(2e-3, 1.0);
+  }
+  return {first, loss().template item<double>()};
+}
+
 START_TEST(test_codec_net_equals_inference_codec) {
   at::set_num_threads(2);
   const auto ck = vamp::random_codec_checkpoint(small_codec(), 3);
@@ -120,13 +132,7 @@ START_TEST(test_codec_training_lowers_loss_and_resumes) {
     auto out = net.forward(x);
     return 15.0 * mel(out.audio, x) + 0.25 * out.commitment_loss + out.codebook_loss;
   };
-  const double first = loss_now().item<double>();
-  for (int i = 0; i < 12; ++i) {
-    adam.zero_grad();
-    loss_now().backward();
-    adam.step(2e-3, 1.0);
-  }
-  const double after = loss_now().item<double>();
+  const auto [first, after] = descend(adam, loss_now, 12);
   ck_assert_msg(after < 0.9 * first, "loss %g -> %g after 12 steps", first, after);
 
   // The saved pair restores the same parameters and optimizer step count.
@@ -161,13 +167,7 @@ START_TEST(test_decoder_only_training_keeps_the_codes) {
   vamp::train::AdamW adam(trainable, 0.8, 0.99);
   const at::Tensor x = plucks(2, 768 * 8);
   auto loss_now = [&] { return mel(net.forward(x).audio, x); };
-  const double first = loss_now().item<double>();
-  for (int i = 0; i < 8; ++i) {
-    adam.zero_grad();
-    loss_now().backward();
-    adam.step(2e-3, 1.0);
-  }
-  const double after = loss_now().item<double>();
+  const auto [first, after] = descend(adam, loss_now, 8);
   ck_assert_msg(after < first, "decoder-only mel loss %g -> %g", first, after);
   const auto before = vamp::Codec::from_checkpoint(ck), trained = vamp::Codec::from_checkpoint(params.checkpoint());
   VAMP_ASSERT_EQUAL(trained->encode(x), before->encode(x));
