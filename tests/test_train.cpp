@@ -13,6 +13,7 @@
 #include "testutil.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 
 #include <cmath>
 
