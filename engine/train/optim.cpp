@@ -3,6 +3,7 @@
 
 #include <ATen/core/grad_mode.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <stdexcept>
@@ -145,27 +146,29 @@ void LossLog::row(int64_t step, double seconds, const std::vector<double>& value
   std::fflush(f_);
 }
 
-Progress::Progress(std::string what, int64_t first, int64_t total, double earlier_seconds)
-    : what_(std::move(what)), first_(first), total_(total), earlier_(earlier_seconds), tty_(isatty(2)),
-      start_(std::chrono::steady_clock::now()), last_print_(start_) {}
+Progress::Progress(std::string what, int64_t first, double first_fraction, double earlier_seconds)
+    : what_(std::move(what)), first_(first), first_fraction_(first_fraction), earlier_(earlier_seconds),
+      tty_(isatty(2)), start_(std::chrono::steady_clock::now()), last_print_(start_) {}
 
 double Progress::seconds() const {
   return earlier_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
-void Progress::update(int64_t step, const std::string& status) {
+void Progress::update(int64_t step, double fraction, const std::string& status) {
   const auto now = std::chrono::steady_clock::now();
   const double since = std::chrono::duration<double>(now - last_print_).count();
   // A terminal gets a redrawn bar a few times a second; a log file gets a line every 10 s.
-  if (since < (tty_ ? 0.25 : 10.0) && step + 1 < total_) return;
+  if (since < (tty_ ? 0.25 : 10.0) && fraction < 1.0) return;
   last_print_ = now;
-  const double rate = double(step + 1 - first_) / std::max(1e-9, seconds() - earlier_);
-  const double eta = rate > 0 ? double(total_ - step - 1) / rate : 0.0;
-  const int width = 30, filled = int(width * double(step + 1) / double(std::max<int64_t>(1, total_)));
+  const double elapsed = std::max(1e-9, seconds() - earlier_);
+  const double rate = double(step + 1 - first_) / elapsed;
+  const double gained = fraction - first_fraction_;
+  const double eta = gained > 0 ? elapsed * (1.0 - fraction) / gained : 0.0;
+  const int width = 30, filled = int(width * std::clamp(fraction, 0.0, 1.0));
   std::string bar(size_t(filled), '#');
   bar.resize(width, '.');
-  std::fprintf(stderr, "%s%s [%s] %lld/%lld %s %.1f it/s eta %dm%02ds%s", tty_ ? "\r" : "", what_.c_str(),
-               bar.c_str(), (long long)(step + 1), (long long)total_, status.c_str(), rate, int(eta) / 60,
+  std::fprintf(stderr, "%s%s [%s] %3.0f%% step %lld %s %.1f it/s eta %dm%02ds%s", tty_ ? "\r" : "", what_.c_str(),
+               bar.c_str(), 100.0 * fraction, (long long)(step + 1), status.c_str(), rate, int(eta) / 60,
                int(eta) % 60, tty_ ? "\033[K" : "\n");
 }
 

@@ -74,16 +74,19 @@ class LossLog {
 // One progress line on stderr: a bar on a terminal, a plain line every 10 s otherwise.
 class Progress {
  public:
-  // earlier_seconds: time spent by the run before a resume (counted by seconds(), not the rate).
-  Progress(std::string what, int64_t first, int64_t total, double earlier_seconds = 0);
-  void update(int64_t step, const std::string& status);
+  // first: the step the run starts at, first_fraction: how far the run already is then (after a
+  // resume), earlier_seconds: time spent before the resume (counted by seconds(), not the rate).
+  Progress(std::string what, int64_t first, double first_fraction = 0, double earlier_seconds = 0);
+  // fraction: how far the run is (0..1), by steps or by the clock, whichever ends it first; the
+  // bar and the remaining time follow it.
+  void update(int64_t step, double fraction, const std::string& status);
   void done();
   double seconds() const;
 
  private:
   std::string what_;
-  int64_t first_, total_;
-  double earlier_;
+  int64_t first_;
+  double first_fraction_, earlier_;
   bool tty_;
   std::chrono::steady_clock::time_point start_, last_print_;
 };

@@ -92,7 +92,7 @@ void run(const RunOptions& opt, Params& params, AdamW& adam, const std::string& 
   if (resumed) std::fprintf(stderr, "%s: resuming %s at step %lld\n", what.c_str(), opt.out.c_str(), (long long)first);
   if (first >= opt.steps) return;
   LossLog log(log_path(opt), columns, resumed);
-  Progress progress(what, first, opt.steps, earlier);
+  Progress progress(what, first, run_progress(opt, first, earlier), earlier);
   const int64_t warmup = std::min<int64_t>(200, opt.steps / 10 + 1);
   std::vector<double> sums(columns.size(), 0.0);
   int64_t in_sum = 0;
@@ -113,7 +113,7 @@ void run(const RunOptions& opt, Params& params, AdamW& adam, const std::string& 
       std::fill(sums.begin(), sums.end(), 0.0);
       in_sum = 0;
     }
-    progress.update(last ? opt.steps - 1 : step, loss_text(values[0]));
+    progress.update(step, last ? 1.0 : progress_now, loss_text(values[0]));
     if ((step + 1) % opt.save_every == 0 || last) save_training_state(opt.out, params, adam, progress.seconds());
     if (last) break;
   }
