@@ -10,8 +10,8 @@
 #                clock (defaults 2.4, 0.75, 0.45: the shipped set's budget on one H200)
 #   CODEC_BATCH, TF_BATCH, THREADS   (defaults 48, 64, 8)
 #   QDROP        the codec's quantizer dropout (default 0.5)
-#   CODEBOOKS    the codec's RVQ stages (default 8); with INIT_DIR, more than the init codec has
-#                appends stages (its codes stay) and grows the c2f model to match
+#   CODEBOOKS    the codec's RVQ stages (default 14, as released and shipped); with INIT_DIR, more
+#                than the init codec has appends stages (its codes stay) and grows c2f to match
 #   TF_PARALLEL  1: coarse and c2f train at the same time (both only need the codec; on a GPU they
 #                share it well, since neither fills it)
 #   INIT_DIR     continue from the models in this folder (fresh optimizer) instead of random ones
@@ -32,7 +32,7 @@ run() { echo "== $*" >&2; "$@"; }
 
 run "$T" codec --device "$DEVICE" --data "$DATA/train" --out "$OUTDIR/codec.pth" $(init codec.pth) \
   --steps 1000000 --batch "${CODEC_BATCH:-48}" --max-minutes "${CODEC_MIN:-2.4}" --save-every 1000 --threads "$THREADS" \
-  --quantizer-dropout "${QDROP:-0.5}" ${CODEBOOKS:+--codebooks "$CODEBOOKS"}
+  --quantizer-dropout "${QDROP:-0.5}" --codebooks "${CODEBOOKS:-14}"
 # transformer coarse|c2f MINUTES
 transformer() {
   run "$T" "$1" --device "$DEVICE" --codec "$OUTDIR/codec.pth" --data "$DATA/train" --out "$OUTDIR/$1.pth" \

@@ -15,23 +15,32 @@ constexpr int64_t kEncoderDilations[] = {1, 3, 9};
 constexpr int64_t kDecoderDilations[] = {1, 3, 5};
 constexpr int64_t kMrfKernels[] = {3, 7, 11};
 
+// Calls row_fn(row, alpha, 1 / (alpha + 1e-9)) for each row of [B, C, T], rows spread over threads.
+template <typename RowFn>
+void for_each_snake_row(int64_t B, const at::Tensor& alpha, RowFn&& row_fn) {
+  const int64_t C = alpha.numel();
+  const at::Tensor a = alpha.reshape({C}).contiguous();
+  const float* ap = a.data_ptr<float>();
+  at::parallel_for(0, B * C, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const float al = ap[row % C];
+      row_fn(row, al, 1.0f / (al + 1e-9f));
+    }
+  });
+}
+
 // Snake on the CPU in fp32 as one pass forward and one backward (snake.h) instead of five ops
 // and their backward, which stream each activation through memory a dozen times. Saves x alone.
 struct FusedSnake : torch::autograd::Function<FusedSnake> {
   // x [B, C, T] contiguous fp32, alpha [1, C, 1]
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& alpha) {
     ctx->save_for_backward({x, alpha});
-    const int64_t C = x.size(1), T = x.size(2);
-    const at::Tensor a = alpha.reshape({C}).contiguous();
+    const int64_t T = x.size(2);
     at::Tensor y = at::empty_like(x);
     const float* xp = x.data_ptr<float>();
-    const float* ap = a.data_ptr<float>();
     float* yp = y.data_ptr<float>();
-    at::parallel_for(0, x.size(0) * C, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t row = begin; row < end; ++row) {
-        const float al = ap[row % C];
-        snake_row(xp + row * T, yp + row * T, T, al, 1.0f / (al + 1e-9f));
-      }
+    for_each_snake_row(x.size(0), alpha, [&](int64_t row, float al, float rinv) {
+      snake_row(xp + row * T, yp + row * T, T, al, rinv);
     });
     return y;
   }
@@ -42,17 +51,13 @@ struct FusedSnake : torch::autograd::Function<FusedSnake> {
     const at::Tensor &x = saved[0], &alpha = saved[1];
     const at::Tensor g = grads[0].contiguous();
     const int64_t B = x.size(0), C = x.size(1), T = x.size(2);
-    const at::Tensor a = alpha.reshape({C}).contiguous();
     at::Tensor gx = at::empty_like(x);
     at::Tensor galpha_rows = at::empty({B * C}, x.options().dtype(at::kDouble));
-    const float *xp = x.data_ptr<float>(), *gp = g.data_ptr<float>(), *ap = a.data_ptr<float>();
+    const float *xp = x.data_ptr<float>(), *gp = g.data_ptr<float>();
     float* gxp = gx.data_ptr<float>();
     double* gap = galpha_rows.data_ptr<double>();
-    at::parallel_for(0, B * C, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t row = begin; row < end; ++row) {
-        const float al = ap[row % C];
-        gap[row] = snake_backward_row(xp + row * T, gp + row * T, gxp + row * T, T, al, 1.0f / (al + 1e-9f));
-      }
+    for_each_snake_row(B, alpha, [&](int64_t row, float al, float rinv) {
+      gap[row] = snake_backward_row(xp + row * T, gp + row * T, gxp + row * T, T, al, rinv);
     });
     return {gx, galpha_rows.view({B, C}).sum(0).to(at::kFloat).view(alpha.sizes())};
   }
