@@ -204,7 +204,8 @@ int main(int argc, char** argv) {
     }
   }
   std::cerr << "usage:\n";
-  for (const auto& c : cmds) std::cerr << "  " << c.usage << "\n";
+  for (size_t i = 0; i < cmds.size(); ++i)  // coarse and c2f share one text
+    if (i == 0 || cmds[i].usage != cmds[i - 1].usage) std::cerr << "  " << cmds[i].usage << "\n";
   std::cerr << "common option: --threads N (torch CPU threads; default: all cores)\n";
   return 2;
 }
