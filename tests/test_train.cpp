@@ -11,11 +11,13 @@
 #include "train/transformer_net.h"
 #include "transformer.h"
 #include "testutil.h"
+#include "wav.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 
 #include <cmath>
+#include <filesystem>
 
 using vamp::test::scratch;
 
@@ -291,6 +293,27 @@ START_TEST(test_masks_and_metrics) {
 }
 END_TEST
 
+// The held-out codec report on a folder of two pieces: every piece counted, the band shares
+// cover the spectrum, and a codec with 6 codebooks reads the same for "the first 8" as for all.
+START_TEST(test_codec_report) {
+  at::set_num_threads(2);
+  const std::string dir = scratch("train_report");
+  std::filesystem::create_directories(dir);
+  const at::Tensor x = plucks(2, 44100);
+  for (int64_t b = 0; b < 2; ++b)
+    vamp::save_wav(dir + "/piece_" + std::to_string(b) + ".wav", {x[b].clone(), 44100});
+  auto codec = vamp::Codec::from_checkpoint(vamp::random_codec_checkpoint(small_codec(), 5));
+  const auto q = vamp::train::evaluate_codec(*codec, vamp::train::AudioSet(dir, 44100), 1.0);
+  ck_assert_int_eq(q.pieces, 2);
+  double share = 0;
+  for (const auto& b : q.bands) share += b.input_share;
+  ck_assert_msg(std::abs(share - 1.0) < 1e-3, "band shares sum to %g", share);
+  ck_assert_msg(std::isfinite(q.si_sdr) && q.si_sdr_first8 == q.si_sdr, "SI-SDR %g, first 8 %g", q.si_sdr,
+                q.si_sdr_first8);
+  ck_assert_msg(q.mel_codec > 0 && q.mel_lowpass > 0, "mel %g, low-pass %g", q.mel_codec, q.mel_lowpass);
+}
+END_TEST
+
 }  // namespace
 
 static Suite* train_suite() {
@@ -305,6 +328,7 @@ static Suite* train_suite() {
   tcase_add_test(tc, test_transformer_training_learns_a_pattern);
   tcase_add_test(tc, test_adamw_first_step);
   tcase_add_test(tc, test_masks_and_metrics);
+  tcase_add_test(tc, test_codec_report);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -146,6 +146,7 @@ int eval(const Args& a) {
               cq.mel_lowpass, cq.mel_codec / cq.mel_lowpass);
   std::printf("  mel distance, first 4 codebooks  %.3f\n", cq.mel_coarse);
   std::printf("  SI-SDR                           %.2f dB   (floor: > 5 dB)\n", cq.si_sdr);
+  std::printf("  SI-SDR, first 4 / 8 codebooks    %.2f / %.2f dB\n", cq.si_sdr_first4, cq.si_sdr_first8);
   std::printf("  by band: share of the input's energy, output energy / input, SNR\n");
   for (const auto& b : cq.bands)
     std::printf("    %5.0f-%5.0f Hz   %5.3f   %5.2f   %6.2f dB\n", b.lo_hz, b.hi_hz, b.input_share, b.energy_ratio,

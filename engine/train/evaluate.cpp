@@ -80,11 +80,16 @@ CodecQuality evaluate_codec(const Codec& codec, const AudioSet& heldout, double 
     if (x.size(2) == 0) continue;
     const at::Tensor codes = codec.encode_chunked(x, 256);
     const at::Tensor y = codec.decode_chunked(codes, 256).to(at::kCPU);
-    const at::Tensor y4 = codec.decode_chunked(codes.narrow(1, 0, std::min<int64_t>(4, codes.size(1))), 256).to(at::kCPU);
+    auto first = [&](int64_t k) {
+      return codec.decode_chunked(codes.narrow(1, 0, std::min<int64_t>(k, codes.size(1))), 256).to(at::kCPU);
+    };
+    const at::Tensor y4 = first(4);
     q.mel_codec += mel(y, x).item<double>();
     q.mel_lowpass += mel(lowpass(x, cfg.sample_rate, 3000.0), x).item<double>();
     q.mel_coarse += mel(y4, x).item<double>();
     q.si_sdr += si_sdr(y, x).item<double>();
+    q.si_sdr_first4 += si_sdr(y4, x).item<double>();
+    q.si_sdr_first8 += si_sdr(first(8), x).item<double>();
     add_bands(y, x, cfg.sample_rate, q.bands);
     ++q.pieces;
   }
@@ -93,6 +98,8 @@ CodecQuality evaluate_codec(const Codec& codec, const AudioSet& heldout, double 
     q.mel_lowpass /= q.pieces;
     q.mel_coarse /= q.pieces;
     q.si_sdr /= q.pieces;
+    q.si_sdr_first4 /= q.pieces;
+    q.si_sdr_first8 /= q.pieces;
     for (auto& b : q.bands) {
       b.input_share /= q.pieces;
       b.energy_ratio /= q.pieces;

@@ -25,6 +25,7 @@ struct CodecQuality {
   double mel_lowpass = 0;  // the same for x low-passed at 3 kHz
   double mel_coarse = 0;   // decode from the first 4 codebooks only (what generative compression sends)
   double si_sdr = 0;       // dB, mean over pieces, all codebooks
+  double si_sdr_first4 = 0, si_sdr_first8 = 0;  // the same decoded from the first 4 / 8 codebooks
   std::vector<BandQuality> bands;  // 0-150, 150-500, 500-2k, 2k-6k, 6k-Nyquist Hz
   int pieces = 0;
 };
