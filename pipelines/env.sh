@@ -3,6 +3,8 @@
 #   VAMPNET_MODELS   folder with codec.pth, coarse.pth, c2f.pth (default: models/default, our
 #                    small trained set; see docs/weights.md)
 #   STEPS, C2F_STEPS, SEED, THREADS   sampling knobs shared by the scripts (defaults below)
+#   PRECISION        vampsample's transformer arithmetic: fp32 (default, exact) or, on the CPU,
+#                    int8 or bf16 (faster, not bit-exact; docs/performance.md)
 #   SYNTH_SECONDS    length of the synthesized input used when no input file is given
 # Paths must not contain spaces (they go into gst-launch descriptions).
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,12 +24,13 @@ STEPS="${STEPS:-24}"
 C2F_STEPS="${C2F_STEPS:-2}"
 SEED="${SEED:-0}"
 THREADS="${THREADS:-0}"
+PRECISION="${PRECISION:-fp32}"
 SYNTH_SECONDS="${SYNTH_SECONDS:-10}"
 
 # Element descriptions with the models of this build (or VAMPNET_MODELS).
 ENC="vampenc model=$MODELS/codec.pth threads=$THREADS"
 DEC="vampdec model=$MODELS/codec.pth threads=$THREADS"
-SAMPLE="vampsample coarse-model=$MODELS/coarse.pth c2f-model=$MODELS/c2f.pth codec-model=$MODELS/codec.pth threads=$THREADS steps=$STEPS c2f-steps=$C2F_STEPS seed=$SEED"
+SAMPLE="vampsample coarse-model=$MODELS/coarse.pth c2f-model=$MODELS/c2f.pth codec-model=$MODELS/codec.pth threads=$THREADS steps=$STEPS c2f-steps=$C2F_STEPS seed=$SEED precision=$PRECISION"
 # Any audio in, mono at the codec's rate out.
 TO_CODEC="audioconvert ! audioresample ! audio/x-raw,channels=1"
 TO_WAV="audioconvert ! audio/x-raw,format=F32LE ! wavenc"

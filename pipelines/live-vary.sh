@@ -11,7 +11,8 @@
 # WINDOW=57 frames per window (1 s), CONTEXT=172 frames of prompt (3 s),
 # PROCESSING_MS=2500 (what one window may take from its last input to its output: 2500 ran 60 s
 # of live input with no underrun on a 2-core CPU with the default models, docs/performance.md;
-# 2000 underran there: 5 and 56 of 61 buffers in two runs), STEPS (default 12 here), C2F_STEPS, SEED, THREADS.
+# 2000 underran there: 5, 56 and 57 of 61 buffers in three runs; with PRECISION=int8, 2000 ran
+# with none late in two runs), STEPS (default 12 here), C2F_STEPS, SEED, THREADS, PRECISION.
 # Latency = vampenc lookahead + WINDOW frames + PROCESSING_MS + vampdec lookahead
 # (docs/latency.md); a window that takes longer than PROCESSING_MS makes the sink drop audio.
 set -eu
