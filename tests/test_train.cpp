@@ -190,6 +190,38 @@ START_TEST(test_decoder_only_training_keeps_the_codes) {
 }
 END_TEST
 
+START_TEST(test_decoder_widens_and_decodes_the_same) {
+  at::set_num_threads(2);
+  const auto ck = vamp::random_codec_checkpoint(small_codec(), 3);
+  const int64_t dim = vamp::Codec::from_checkpoint(ck)->config().decoder_dim;
+  const auto wide_ck = vamp::train::with_decoder_dim(ck, 2 * dim, 4);
+  auto narrow = vamp::Codec::from_checkpoint(ck);
+  auto wide = vamp::Codec::from_checkpoint(wide_ck);
+  ck_assert_int_eq(wide->config().decoder_dim, 2 * dim);
+  const at::Tensor x = plucks(1, 768 * 8);
+  const at::Tensor codes = narrow->encode(x);
+  VAMP_ASSERT_EQUAL(wide->encode(x), codes);
+  VAMP_ASSERT_CLOSE(wide->decode(codes), narrow->decode(codes), 1e-5);
+
+  // The new channels train: the output layer's weights on them get a gradient at once.
+  vamp::train::Params params(wide_ck, at::kCPU);
+  vamp::train::CodecNet net(params, wide->config());
+  vamp::train::MelLoss mel(44100, at::kCPU);
+  mel(net.forward(x).audio, x).backward();
+  const std::string out = "decoder.model." + std::to_string(wide->config().decoder_rates.size() + 2) + ".weight_v";
+  const int64_t c = params[out].size(1);
+  ck_assert_msg(params[out].grad().narrow(1, c / 2, c / 2).abs().sum().item<double>() > 0, "no gradient");
+
+  bool threw = false;
+  try {
+    vamp::train::with_decoder_dim(wide_ck, dim, 5);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  ck_assert(threw);
+}
+END_TEST
+
 START_TEST(test_c2f_grows_with_the_codec) {
   // A c2f for 6 codebooks grown to 9 (a codec that gained RVQ stages) predicts the old
   // codebooks exactly as before, whatever the new codebooks hold, with heads of its own for the new ones.
@@ -325,6 +357,7 @@ static Suite* train_suite() {
   tcase_add_test(tc, test_decoder_only_training_keeps_the_codes);
   tcase_add_test(tc, test_fused_snake_matches_torch_ops);
   tcase_add_test(tc, test_c2f_grows_with_the_codec);
+  tcase_add_test(tc, test_decoder_widens_and_decodes_the_same);
   tcase_add_test(tc, test_transformer_training_learns_a_pattern);
   tcase_add_test(tc, test_adamw_first_step);
   tcase_add_test(tc, test_masks_and_metrics);

@@ -68,7 +68,8 @@ const char* kCodecUsage =
     "      [--encoder-rates 2,6,8,8] [--decoder-rates 12,8,8] (hop 768 as released; three decoder stages,\n"
     "      so that a narrow decoder still has 16 channels at the output rate)\n"
     "      [--crop-seconds 0.6] [--quantizer-dropout 0.5]\n"
-    "      With --init: [--codebooks N] appends RVQ stages to the codec's (the old stages keep their codes)\n"
+    "      With --init: [--codebooks N] appends RVQ stages to the codec's (the old stages keep their codes);\n"
+    "      [--decoder-dim N] widens its decoder (decoding as before until the new channels train)\n"
     "      [--decoder-only] trains the decoder (and appended stages) alone: the tokens do not change, so\n"
     "      coarse (and, without new stages, c2f) models trained on this codec stay valid";
 
@@ -90,6 +91,7 @@ int codec(const Args& a) {
   o.quantizer_dropout = a.number("quantizer-dropout", 0.5);
   o.decoder_only = a.has("decoder-only");
   if (!o.init.empty() && a.has("codebooks")) o.grow_to = o.config.n_codebooks;
+  if (!o.init.empty() && a.has("decoder-dim")) o.widen_to = o.config.decoder_dim;
   if (o.decoder_only && o.init.empty()) throw Usage("--decoder-only needs --init: a trained encoder to keep");
   train::train_codec(o);
   return 0;

@@ -10,6 +10,8 @@
 #include <ATen/Context.h>
 
 #include <cstdio>
+#include <map>
+#include <set>
 
 namespace vamp::train {
 
@@ -20,6 +22,10 @@ std::string log_path(const RunOptions& o) { return o.log.empty() ? o.out + ".log
 void use_fast_convolutions(const at::Device& device) {
   // The crop length never changes, so cuDNN's algorithm search pays for itself at once.
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
 std::string loss_text(double loss) {
@@ -41,6 +47,45 @@ Checkpoint with_codebooks(const Checkpoint& ck, int64_t n, uint64_t seed) {
     if (ck.has(key)) t = ck.at(key, t.sizes());
   grown.path = ck.path;
   return grown;
+}
+
+Checkpoint with_decoder_dim(const Checkpoint& ck, int64_t dim, uint64_t seed) {
+  CodecConfig cfg = Codec::from_checkpoint(ck)->config();
+  if (dim < cfg.decoder_dim)
+    throw std::invalid_argument("--decoder-dim " + std::to_string(dim) + ": the --init codec's decoder already has " +
+                                std::to_string(cfg.decoder_dim) + " (it can be widened, not narrowed)");
+  cfg.decoder_dim = dim;
+  Checkpoint wide = random_codec_checkpoint(cfg, seed);
+  at::NoGradGuard no_grad;
+  // The upsampling convolutions (decoder.model.<1..n>.block.1) are transposed: [in, out, k].
+  std::set<std::string> transposed;
+  for (size_t i = 1; i <= cfg.decoder_rates.size(); ++i) transposed.insert("decoder.model." + std::to_string(i) + ".block.1");
+  std::map<std::string, at::Tensor> values;
+  for (const auto& [key, fresh] : wide.tensors) {
+    const at::Tensor& old = ck.at(key);  // throws naming the file and the missing key
+    if (key.rfind("decoder.", 0) != 0) {
+      values[key] = ck.at(key, fresh.sizes());
+    } else if (ends_with(key, ".weight_v")) {
+      // Work on the effective weights, then store them as v with g = |v|, which weight norm maps
+      // back to the same weights.
+      const std::string layer = key.substr(0, key.size() - 9);
+      at::Tensor w = at::_weight_norm(fresh, wide.at(layer + ".weight_g"), 0);
+      const at::Tensor w_old = at::_weight_norm(old, ck.at(layer + ".weight_g"), 0);
+      const int64_t out_dim = transposed.count(layer) ? 1 : 0;
+      w.narrow(out_dim, 0, w_old.size(out_dim)).zero_();  // old outputs read no new input
+      w.narrow(0, 0, w_old.size(0)).narrow(1, 0, w_old.size(1)).copy_(w_old);
+      values[key] = w;
+      values[layer + ".weight_g"] = at::norm_except_dim(w, 2, 0);
+    } else if (!ends_with(key, ".weight_g")) {  // bias [C] or Snake alpha [1, C, 1]
+      const int64_t d = ends_with(key, ".alpha") ? 1 : 0;
+      at::Tensor t = fresh.clone();
+      t.narrow(d, 0, old.size(d)).copy_(old);
+      values[key] = t;
+    }
+  }
+  for (auto& [key, t] : wide.tensors) t = values.at(key);
+  wide.path = ck.path;
+  return wide;
 }
 
 Checkpoint with_transformer_codebooks(const Checkpoint& ck, const Checkpoint& fresh) {
@@ -127,6 +172,8 @@ void train_codec(const CodecTrainOptions& opt) {
   Checkpoint init = opt.init.empty() ? random_codec_checkpoint(opt.config, uint64_t(opt.seed)) : load_checkpoint(opt.init);
   const int64_t old_stages = Codec::from_checkpoint(init)->config().n_codebooks;
   if (opt.grow_to > old_stages) init = with_codebooks(init, opt.grow_to, uint64_t(opt.seed));
+  if (opt.widen_to > Codec::from_checkpoint(init)->config().decoder_dim)
+    init = with_decoder_dim(init, opt.widen_to, uint64_t(opt.seed));
   init.metadata = py_dict({{"kwargs", init.kwargs}, {"trained_by", py_str("vamp-train codec")}});
   // The inference loader validates the layout and derives the shape before any time is spent.
   const CodecConfig cfg = Codec::from_checkpoint(init)->config();

@@ -34,6 +34,8 @@ struct CodecTrainOptions : RunOptions {
   int64_t grow_to = 0;            // > the --init codec's count: new RVQ stages appended (random); the
                                   // existing stages keep their codes (decoder_only then trains the
                                   // decoder and the new stages)
+  int64_t widen_to = 0;           // > the --init codec's decoder_dim: its decoder widened to this
+                                  // (with_decoder_dim), the encoder and codebooks untouched
 };
 
 struct TransformerTrainOptions : RunOptions {
@@ -51,6 +53,12 @@ void train_transformer(const TransformerTrainOptions& opt);
 // quantizes what stages 0..i-1 left, so the old stages' codes stay what they were. Throws if n is
 // below the codec's count.
 Checkpoint with_codebooks(const Checkpoint& ck, int64_t n, uint64_t seed);
+
+// A codec checkpoint whose decoder has `dim` channels (decoder_dim) instead of the codec's, and
+// decodes exactly as before: every layer's old channels keep their weights and read no new
+// channel, the new channels start as a fresh codec's (Snake alpha 1) and reach the output only
+// once training gives them weight. Encoder and quantizer are copied. Throws if dim is smaller.
+Checkpoint with_decoder_dim(const Checkpoint& ck, int64_t dim, uint64_t seed);
 
 // A transformer checkpoint (c2f) grown to the codebooks of `fresh`, a random checkpoint of the
 // larger model: every weight comes from `ck` except what the new codebooks need. Their input
