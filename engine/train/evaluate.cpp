@@ -80,8 +80,8 @@ CodecQuality evaluate_codec(const Codec& codec, const AudioSet& heldout, double 
     if (x.size(2) == 0) continue;
     const at::Tensor codes = codec.encode_chunked(x, 256);
     const at::Tensor y = codec.decode_chunked(codes, 256).to(at::kCPU);
-    auto first = [&](int64_t k) {
-      return codec.decode_chunked(codes.narrow(1, 0, std::min<int64_t>(k, codes.size(1))), 256).to(at::kCPU);
+    auto first = [&](int64_t k) {  // decoded from the first k codebooks (all of them: y itself)
+      return k >= codes.size(1) ? y : codec.decode_chunked(codes.narrow(1, 0, k), 256).to(at::kCPU);
     };
     const at::Tensor y4 = first(4);
     q.mel_codec += mel(y, x).item<double>();

@@ -65,10 +65,10 @@ Checkpoint with_decoder_dim(const Checkpoint& ck, int64_t dim, uint64_t seed) {
     const at::Tensor& old = ck.at(key);  // throws naming the file and the missing key
     if (key.rfind("decoder.", 0) != 0) {
       values[key] = ck.at(key, fresh.sizes());
-    } else if (ends_with(key, ".weight_v")) {
+    } else if (const std::string v = ".weight_v"; ends_with(key, v)) {
       // Work on the effective weights, then store them as v with g = |v|, which weight norm maps
       // back to the same weights.
-      const std::string layer = key.substr(0, key.size() - 9);
+      const std::string layer = key.substr(0, key.size() - v.size());
       at::Tensor w = at::_weight_norm(fresh, wide.at(layer + ".weight_g"), 0);
       const at::Tensor w_old = at::_weight_norm(old, ck.at(layer + ".weight_g"), 0);
       const int64_t out_dim = transposed.count(layer) ? 1 : 0;
