@@ -5,6 +5,7 @@
 // its input is a temporary, which halves the activation memory of the decoder's MRF blocks.
 #include "codec.h"
 
+#include "istft_decoder.h"
 #include "snake.h"
 #include "zip.h"
 
@@ -15,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -173,6 +175,9 @@ struct CodecWeights {
   Snake dec_snake;
   Conv dec_out;
   std::vector<int64_t> mrf_kernels;
+  // The inverse-STFT decoder instead (config.decoder == "istft"): its tensors by key.
+  IstftShape istft;
+  std::map<std::string, at::Tensor> istft_weights;
 };
 
 // --- receptive field ------------------------------------------------------------------------
@@ -348,6 +353,30 @@ class Loader {
   std::set<std::string> used_;
 };
 
+// The LAC decoder's width, strides and MRF kernels from its shapes (spec 2.6).
+void derive_lac_decoder(const Loader& ld, CodecConfig& c, std::vector<int64_t>& mrf_kernels) {
+  const Checkpoint& ck = ld.ck();
+  const auto d0 = ld.weight_shape("decoder.model.0");
+  if (d0.size() != 3) ck.fail("missing key 'decoder.model.0.weight_v' in state_dict (not a LAC codec?)");
+  c.decoder_dim = d0[0];
+  for (int64_t i = 1;; ++i) {
+    auto s = ld.weight_shape("decoder.model." + std::to_string(i) + ".block.1");
+    if (s.empty()) break;
+    if (s.size() != 3 || s[2] % 2 != 0 || (s[2] / 2) % 2 != 0)
+      ck.fail("key '" + ld.weight_key("decoder.model." + std::to_string(i) + ".block.1") + "' has shape " +
+              shape_str(s) + ": expected kernel 2*stride with an even stride");
+    c.decoder_rates.push_back(s[2] / 2);
+  }
+  if (c.decoder_rates.empty()) ck.fail("no decoder blocks (decoder.model.1.block.1.weight_v missing)");
+  for (int64_t j = 0;; ++j) {
+    auto s = ld.weight_shape("decoder.model.1.block.2.mrf_blocks." + std::to_string(j) + ".block.0.layer.1");
+    if (s.empty()) break;
+    if (s[2] % 2 != 1) ck.fail("MRF kernel " + std::to_string(s[2]) + " is even (unsupported)");
+    mrf_kernels.push_back(s[2]);
+  }
+  if (mrf_kernels.empty()) ck.fail("missing key 'decoder.model.1.block.2.mrf_blocks.0.block.0.layer.1.weight_v'");
+}
+
 // Derives the configuration from shapes (spec 2.6) and checks it against metadata.kwargs.
 CodecConfig derive_config(const Loader& ld, std::vector<int64_t>& mrf_kernels) {
   const Checkpoint& ck = ld.ck();
@@ -379,24 +408,15 @@ CodecConfig derive_config(const Loader& ld, std::vector<int64_t>& mrf_kernels) {
     ck.fail("key '" + ld.weight_key(enc_out) + "' has shape " + shape_str(need(enc_out)) + ", expected " +
             std::to_string(ch) + " output channels (encoder_dim * 2^stages)");
 
-  const auto d0 = need("decoder.model.0");
-  c.decoder_dim = d0[0];
-  for (int64_t i = 1;; ++i) {
-    auto s = ld.weight_shape("decoder.model." + std::to_string(i) + ".block.1");
-    if (s.empty()) break;
-    if (s.size() != 3 || s[2] % 2 != 0 || (s[2] / 2) % 2 != 0)
-      ck.fail("key '" + ld.weight_key("decoder.model." + std::to_string(i) + ".block.1") + "' has shape " +
-              shape_str(s) + ": expected kernel 2*stride with an even stride");
-    c.decoder_rates.push_back(s[2] / 2);
+  const bool istft = ck.has("decoder.embed.weight");
+  if (ck.has_kwarg("decoder")) {
+    const PyRef kind = ck.kwargs->get("decoder");
+    if (kind->kind != PyValue::Kind::Str || (kind->s != "lac" && kind->s != "istft") ||
+        (kind->s == "istft") != istft)
+      ck.fail("metadata.kwargs['decoder'] = " + kind->repr() + " contradicts the state_dict, which holds " +
+              (istft ? "an inverse-STFT decoder (decoder.embed.weight)" : "a LAC decoder"));
   }
-  if (c.decoder_rates.empty()) ck.fail("no decoder blocks (decoder.model.1.block.1.weight_v missing)");
-  for (int64_t j = 0;; ++j) {
-    auto s = ld.weight_shape("decoder.model.1.block.2.mrf_blocks." + std::to_string(j) + ".block.0.layer.1");
-    if (s.empty()) break;
-    if (s[2] % 2 != 1) ck.fail("MRF kernel " + std::to_string(s[2]) + " is even (unsupported)");
-    mrf_kernels.push_back(s[2]);
-  }
-  if (mrf_kernels.empty()) ck.fail("missing key 'decoder.model.1.block.2.mrf_blocks.0.block.0.layer.1.weight_v'");
+  if (!istft) derive_lac_decoder(ld, c, mrf_kernels);
 
   for (int64_t i = 0;; ++i) {
     const std::string key = "quantizer.quantizers." + std::to_string(i) + ".codebook.weight";
@@ -411,10 +431,11 @@ CodecConfig derive_config(const Loader& ld, std::vector<int64_t>& mrf_kernels) {
   }
   if (c.n_codebooks == 0) ck.fail("missing key 'quantizer.quantizers.0.codebook.weight'");
 
-  c.hop_length = 1;
-  for (auto r : c.decoder_rates) c.hop_length *= r;
   int64_t enc_hop = 1;
   for (auto r : c.encoder_rates) enc_hop *= r;
+  c.hop_length = 1;
+  for (auto r : c.decoder_rates) c.hop_length *= r;
+  if (istft) c.hop_length = enc_hop;
   if (enc_hop != c.hop_length)
     ck.fail("encoder strides " + list_str(c.encoder_rates) + " (product " + std::to_string(enc_hop) +
             ") and decoder strides " + list_str(c.decoder_rates) + " (product " + std::to_string(c.hop_length) +
@@ -447,8 +468,17 @@ CodecConfig derive_config(const Loader& ld, std::vector<int64_t>& mrf_kernels) {
   };
   check_int("encoder_dim", c.encoder_dim, ld.weight_key("encoder.block.0"));
   check_list("encoder_rates", c.encoder_rates, "encoder.block.", ".block.4");
-  check_int("decoder_dim", c.decoder_dim, ld.weight_key("decoder.model.0"));
-  check_list("decoder_rates", c.decoder_rates, "decoder.model.", ".block.1");
+  if (!istft) {
+    check_int("decoder_dim", c.decoder_dim, ld.weight_key("decoder.model.0"));
+    check_list("decoder_rates", c.decoder_rates, "decoder.model.", ".block.1");
+  } else {
+    const IstftShape d = istft_shape_from(ck, c.latent_dim, c.hop_length);
+    c.decoder = "istft";
+    c.decoder_dim = d.dim;
+    c.decoder_layers = d.layers;
+    c.n_fft = d.n_fft;
+    c.istft_hop = d.istft_hop;
+  }
   const std::string cb0 = "quantizer.quantizers.0.codebook.weight";
   if (ck.has_kwarg("n_codebooks") && ck.kwarg_int("n_codebooks") != c.n_codebooks)
     ck.fail("metadata.kwargs['n_codebooks'] = " + std::to_string(ck.kwarg_int("n_codebooks")) +
@@ -471,6 +501,35 @@ CodecConfig derive_config(const Loader& ld, std::vector<int64_t>& mrf_kernels) {
   c.sample_rate = ck.kwarg_int("sample_rate", 44100);
   if (c.sample_rate <= 0) ck.fail("metadata.kwargs['sample_rate'] = " + std::to_string(c.sample_rate));
   return c;
+}
+
+// The LAC decoder's folded weights (spec 2.4).
+void load_lac_decoder(Loader& ld, const CodecConfig& c, CodecWeights& w) {
+  const Checkpoint& ck = ld.ck();
+  w.dec_in = ld.conv("decoder.model.0", {c.decoder_dim, c.latent_dim, 7}, 1, 3, 1);
+  int64_t cin = c.decoder_dim;
+  for (size_t i = 0; i < c.decoder_rates.size(); ++i) {
+    const std::string p = "decoder.model." + std::to_string(i + 1) + ".block.";
+    const int64_t s = c.decoder_rates[i], cout = cin / 2;
+    if (cout < 1) ck.fail("decoder_dim " + std::to_string(c.decoder_dim) + " is too small for " +
+                          std::to_string(c.decoder_rates.size()) + " halving stages");
+    DecoderBlock blk;
+    blk.snake = ld.snake(p + "0.alpha", cin);
+    blk.up = ld.conv(p + "1", {cin, cout, 2 * s}, s, s / 2, 1, /*transpose=*/true);
+    for (size_t j = 0; j < w.mrf_kernels.size(); ++j) {
+      std::vector<Unit> rb;
+      const int64_t k = w.mrf_kernels[j];
+      for (int l = 0; l < 3; ++l)
+        rb.push_back(ld.unit(p + "2.mrf_blocks." + std::to_string(j) + ".block." + std::to_string(l) + ".layer",
+                             cout, k, kDecoderDilations[l], k));
+      blk.mrf.push_back(std::move(rb));
+    }
+    w.dec_blocks.push_back(std::move(blk));
+    cin = cout;
+  }
+  const size_t nd = c.decoder_rates.size();
+  w.dec_snake = ld.snake("decoder.model." + std::to_string(nd + 1) + ".alpha", cin);
+  w.dec_out = ld.conv("decoder.model." + std::to_string(nd + 2), {1, cin, 7}, 1, 3, 1);
 }
 
 std::string weights_id(const Checkpoint& ck) {
@@ -533,39 +592,26 @@ std::shared_ptr<Codec> Codec::from_checkpoint(const Checkpoint& ck, at::Device d
     w.quantizers.push_back(std::move(q));
   }
 
-  // Decoder (spec 2.4).
-  w.dec_in = ld.conv("decoder.model.0", {c.decoder_dim, c.latent_dim, 7}, 1, 3, 1);
-  int64_t cin = c.decoder_dim;
-  for (size_t i = 0; i < c.decoder_rates.size(); ++i) {
-    const std::string p = "decoder.model." + std::to_string(i + 1) + ".block.";
-    const int64_t s = c.decoder_rates[i], cout = cin / 2;
-    if (cout < 1) ck.fail("decoder_dim " + std::to_string(c.decoder_dim) + " is too small for " +
-                          std::to_string(c.decoder_rates.size()) + " halving stages");
-    DecoderBlock blk;
-    blk.snake = ld.snake(p + "0.alpha", cin);
-    blk.up = ld.conv(p + "1", {cin, cout, 2 * s}, s, s / 2, 1, /*transpose=*/true);
-    for (size_t j = 0; j < w.mrf_kernels.size(); ++j) {
-      std::vector<Unit> rb;
-      const int64_t k = w.mrf_kernels[j];
-      for (int l = 0; l < 3; ++l)
-        rb.push_back(ld.unit(p + "2.mrf_blocks." + std::to_string(j) + ".block." + std::to_string(l) + ".layer",
-                             cout, k, kDecoderDilations[l], k));
-      blk.mrf.push_back(std::move(rb));
-    }
-    w.dec_blocks.push_back(std::move(blk));
-    cin = cout;
+  // Decoder (spec 2.4), or the inverse-STFT one.
+  if (c.decoder == "istft") {
+    w.istft = istft_shape_from(ck, c.latent_dim, c.hop_length);
+    for (const auto& [key, shape] : istft_decoder_keys(w.istft))
+      w.istft_weights[key] = ld.tensor(key, shape).contiguous().to(device);
+  } else {
+    load_lac_decoder(ld, c, w);
   }
-  const size_t nd = c.decoder_rates.size();
-  w.dec_snake = ld.snake("decoder.model." + std::to_string(nd + 1) + ".alpha", cin);
-  w.dec_out = ld.conv("decoder.model." + std::to_string(nd + 2), {1, cin, 7}, 1, 3, 1);
   ld.check_all_used();
 
   const auto ef = encoder_field(c);
-  const auto df = decoder_field(c, w.mrf_kernels);
   const int64_t enc_left = ceil_div(-ef.first, c.hop_length);
   const int64_t enc_right = ceil_div(ef.second - c.hop_length + 1, c.hop_length);
   codec->enc_context_ = std::max<int64_t>({enc_left, enc_right, 0}) + 1;
-  codec->dec_context_ = std::max<int64_t>({-df.first, df.second, 0}) + 1;
+  if (c.decoder == "istft") {
+    codec->dec_context_ = istft_receptive_frames(w.istft) + 1;
+  } else {
+    const auto df = decoder_field(c, w.mrf_kernels);
+    codec->dec_context_ = std::max<int64_t>({-df.first, df.second, 0}) + 1;
+  }
   codec->id_ = weights_id(ck);
 
   // bf16: encoder and decoder convolutions converted once (the quantizer stays fp32).
@@ -585,6 +631,7 @@ std::shared_ptr<Codec> Codec::from_checkpoint(const Checkpoint& ck, at::Device d
       lowp(blk.down);
     }
     lowp(w.enc_out);
+    if (c.decoder == "istft") return codec;  // its few matmuls stay fp32
     lowp(w.dec_in);
     for (auto& blk : w.dec_blocks) {
       // A true transposed conv stays fp32: libtorch 1.13 sends bf16 conv_transpose1d to the
@@ -681,6 +728,9 @@ at::Tensor Codec::decode_latent(const at::Tensor& z) const {
     throw std::invalid_argument("codec decode: expected latent [B," + std::to_string(config_.latent_dim) +
                                 ",T], got " + shape_str(z.sizes()));
   const CodecWeights& w = *w_;
+  if (config_.decoder == "istft")
+    return istft_decode([&w](const std::string& key) -> const at::Tensor& { return w.istft_weights.at(key); },
+                        w.istft, z.to(device_, at::kFloat));
   at::Tensor x = conv(w.dec_in, z.to(device_, at::kFloat));
   for (const auto& blk : w.dec_blocks) {
     snake_(blk.snake, x);
@@ -740,6 +790,17 @@ at::Tensor Codec::decode_chunked(const at::Tensor& codes, int64_t chunk_frames) 
   return at::cat(parts, 2);
 }
 
+IstftShape istft_shape(const CodecConfig& c) {
+  IstftShape s;
+  s.latent_dim = c.latent_dim;
+  s.dim = c.decoder_dim;
+  s.layers = c.decoder_layers;
+  s.n_fft = c.n_fft;
+  s.istft_hop = c.istft_hop;
+  s.hop = c.hop_length;
+  return s;
+}
+
 // --- presets and random weights ---------------------------------------------------------------
 
 CodecConfig codec_preset(const std::string& name) {
@@ -776,15 +837,23 @@ Checkpoint random_codec_checkpoint(const CodecConfig& cfg_in, uint64_t seed) {
     if (r < 2 || r % 2) fail("encoder strides must be even");
     eh *= r;
   }
+  const bool istft = c.decoder == "istft";
+  if (istft) c.decoder_rates.clear();
   for (auto r : c.decoder_rates) {
     if (r < 2 || r % 2) fail("decoder strides must be even");
     dh *= r;
   }
+  if (istft) dh = eh;
   if (eh != dh) fail("encoder and decoder strides have different products");
   if (c.hop_length != 0 && c.hop_length != dh) fail("hop_length is not the product of the strides");
   const int64_t latent = c.encoder_dim << c.encoder_rates.size();
   if (c.latent_dim != 0 && c.latent_dim != latent) fail("latent_dim is not encoder_dim * 2^stages");
-  if ((c.decoder_dim >> c.decoder_rates.size()) < 1) fail("decoder_dim too small for the stage count");
+  if (istft) {
+    if (c.decoder_layers < 1 || c.n_fft < 2 * c.istft_hop || c.istft_hop < 1 || eh % c.istft_hop)
+      fail("an istft decoder needs decoder_layers >= 1, n_fft >= 2 istft_hop and istft_hop dividing the hop");
+  } else if ((c.decoder_dim >> c.decoder_rates.size()) < 1) {
+    fail("decoder_dim too small for the stage count");
+  }
 
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const auto opt = at::TensorOptions().dtype(at::kFloat);
@@ -827,23 +896,29 @@ Checkpoint random_codec_checkpoint(const CodecConfig& cfg_in, uint64_t seed) {
     ck.add(p + "codebook.weight", at::randn({c.codebook_size, c.codebook_dim}, gen, opt));
   }
 
-  const int64_t kernels[] = {3, 7, 11};
-  wn("decoder.model.0", {c.decoder_dim, latent, 7}, 1.0);
-  int64_t cin = c.decoder_dim;
-  for (size_t i = 0; i < c.decoder_rates.size(); ++i) {
-    const std::string p = "decoder.model." + std::to_string(i + 1) + ".block.";
-    const int64_t s = c.decoder_rates[i], cout = cin / 2;
-    snake(p + "0.alpha", cin);
-    // g per input channel; sqrt(s/2) keeps the output variance of the upsampler.
-    wn(p + "1", {cin, cout, 2 * s}, std::sqrt(double(s) / 2.0), /*transpose=*/true);
-    for (int j = 0; j < 3; ++j)
-      for (int l = 0; l < 3; ++l)
-        unit(p + "2.mrf_blocks." + std::to_string(j) + ".block." + std::to_string(l) + ".layer", cout, kernels[j],
-             kernels[j]);
-    cin = cout;
+  if (istft) {
+    c.hop_length = eh;
+    c.latent_dim = latent;
+    add_random_istft_decoder(ck, istft_shape(c), gen);
+  } else {
+    const int64_t kernels[] = {3, 7, 11};
+    wn("decoder.model.0", {c.decoder_dim, latent, 7}, 1.0);
+    int64_t cin = c.decoder_dim;
+    for (size_t i = 0; i < c.decoder_rates.size(); ++i) {
+      const std::string p = "decoder.model." + std::to_string(i + 1) + ".block.";
+      const int64_t s = c.decoder_rates[i], cout = cin / 2;
+      snake(p + "0.alpha", cin);
+      // g per input channel; sqrt(s/2) keeps the output variance of the upsampler.
+      wn(p + "1", {cin, cout, 2 * s}, std::sqrt(double(s) / 2.0), /*transpose=*/true);
+      for (int j = 0; j < 3; ++j)
+        for (int l = 0; l < 3; ++l)
+          unit(p + "2.mrf_blocks." + std::to_string(j) + ".block." + std::to_string(l) + ".layer", cout, kernels[j],
+               kernels[j]);
+      cin = cout;
+    }
+    snake("decoder.model." + std::to_string(c.decoder_rates.size() + 1) + ".alpha", cin);
+    wn("decoder.model." + std::to_string(c.decoder_rates.size() + 2), {1, cin, 7}, 0.5);
   }
-  snake("decoder.model." + std::to_string(c.decoder_rates.size() + 1) + ".alpha", cin);
-  wn("decoder.model." + std::to_string(c.decoder_rates.size() + 2), {1, cin, 7}, 0.5);
 
   ck.kwargs = py_dict({{"encoder_dim", py_int(c.encoder_dim)},
                        {"encoder_rates", py_int_list(c.encoder_rates)},
@@ -854,6 +929,12 @@ Checkpoint random_codec_checkpoint(const CodecConfig& cfg_in, uint64_t seed) {
                        {"codebook_dim", py_int(c.codebook_dim)},
                        {"quantizer_dropout", py_bool(false)},
                        {"sample_rate", py_int(c.sample_rate)}});
+  if (istft)
+    for (auto& [k, v] : std::vector<std::pair<std::string, PyRef>>{{"decoder", py_str("istft")},
+                                                                   {"decoder_layers", py_int(c.decoder_layers)},
+                                                                   {"n_fft", py_int(c.n_fft)},
+                                                                   {"istft_hop", py_int(c.istft_hop)}})
+      ck.kwargs->dict.emplace_back(py_str(k), v);
   ck.metadata = py_dict({{"kwargs", ck.kwargs}});
   return ck;
 }

@@ -1,5 +1,6 @@
 // codec: the LAC audio codec VampNet tokenizes with (encoder, residual vector quantizer,
-// decoder), loaded unchanged from the released codec.pth.
+// decoder), loaded unchanged from the released codec.pth. A checkpoint may instead carry an
+// inverse-STFT decoder (istft_decoder.h; our default set): same encoder, quantizer and tokens.
 //
 // Layout and numerics follow shared/spec/codec-reference.md: every hyper-parameter comes from
 // tensor shapes (spec 2.6) and is cross-checked against metadata.kwargs; weight norm is folded
@@ -8,6 +9,7 @@
 #pragma once
 
 #include "checkpoint.h"
+#include "istft_decoder.h"
 #include "precision.h"
 
 #include <ATen/ATen.h>
@@ -30,6 +32,11 @@ struct CodecConfig {
   int64_t encoder_dim = 0;
   int64_t decoder_dim = 0;
   std::vector<int64_t> encoder_rates, decoder_rates;
+  // The decoder family: "lac" (the released upsampling stack, decoder_rates) or "istft"
+  // (istft_decoder.h: decoder_layers ConvNeXt blocks of decoder_dim, an inverse STFT of n_fft
+  // with hop istft_hop). The encoder and quantizer are LAC's in both.
+  std::string decoder = "lac";
+  int64_t decoder_layers = 0, n_fft = 0, istft_hop = 0;
 };
 
 // Private state of the loaded network (folded weights).
@@ -109,6 +116,9 @@ Checkpoint random_codec_checkpoint(const CodecConfig& cfg, uint64_t seed);
 std::pair<int64_t, int64_t> encoder_receptive_field(const CodecConfig& cfg);
 std::pair<int64_t, int64_t> decoder_receptive_field(const CodecConfig& cfg,
                                                     const std::vector<int64_t>& mrf_kernels = {3, 7, 11});
+
+// The inverse-STFT decoder's shape of an "istft" configuration.
+IstftShape istft_shape(const CodecConfig& cfg);
 
 // The released VampNet codec's configuration, and a tiny one with the same framing (hop 768).
 CodecConfig codec_preset(const std::string& name);  // "full" or "tiny"; throws std::invalid_argument

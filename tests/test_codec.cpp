@@ -423,6 +423,69 @@ START_TEST(test_torch_load_reads_our_file) {
 }
 END_TEST
 
+// The inverse-STFT decoder family: same encoder and tokens, a ConvNeXt + iSTFT decoder.
+static vamp::CodecConfig istft_config() {
+  vamp::CodecConfig cfg = vamp::codec_preset("tiny");
+  cfg.decoder = "istft";
+  cfg.decoder_dim = 32;
+  cfg.decoder_layers = 2;
+  cfg.n_fft = 1024;
+  cfg.istft_hop = 256;
+  return cfg;
+}
+
+START_TEST(test_istft_decoder) {
+  const std::string path = vamp::test::scratch("codec_istft.pth");
+  vamp::save_checkpoint(path, vamp::random_codec_checkpoint(istft_config(), 5));
+  auto codec = vamp::Codec::load(path);
+  const auto& c = codec->config();
+  ck_assert_str_eq(c.decoder.c_str(), "istft");
+  ck_assert_int_eq(c.hop_length, 768);
+  ck_assert_int_eq(c.decoder_layers, 2);
+  ck_assert_int_eq(c.n_fft, 1024);
+  // embed and 2 blocks: 3 + 6 frames, the window: 1 frame, plus one of margin.
+  ck_assert_int_eq(codec->decoder_context_frames(), 11);
+
+  // The encoder and quantizer are LAC's: the same tokens as a LAC codec with the same weights.
+  auto lac = vamp::Codec::from_checkpoint(vamp::random_codec_checkpoint(vamp::codec_preset("tiny"), 5));
+  at::Tensor t = at::arange(768 * 40, at::kFloat).div_(44100.0).mul_(2 * M_PI * 220).sin_().mul_(0.3).view({1, 1, -1});
+  at::Tensor codes = codec->encode(t);
+  VAMP_ASSERT_EQUAL(codes, lac->encode(t));
+
+  at::Tensor audio = codec->decode(codes);
+  ck_assert(audio.sizes() == t.sizes());
+  ck_assert(audio.isfinite().all().item<bool>());
+  // A fresh decoder starts quiet (log magnitudes near -5) but not silent.
+  const double sd = audio.std().item<double>();
+  ck_assert_msg(sd > 1e-5 && sd < 0.1, "decoded std %g", sd);
+  // Windowed decoding equals the whole pass (the context covers the receptive field).
+  VAMP_ASSERT_CLOSE(codec->decode_chunked(codes, 7), audio, 1e-5);
+  VAMP_ASSERT_CLOSE(codec->decode(codes.narrow(1, 0, 4)).narrow(2, 0, 768), 
+                    codec->decode(codes.narrow(1, 0, 4).narrow(2, 0, 20)).narrow(2, 0, 768), 1e-5);
+
+  // A layout error names the key and both shapes; kwargs must agree with the keys.
+  auto ck = vamp::load_checkpoint(path);
+  for (auto& [key, tensor] : ck.tensors)
+    if (key == "decoder.head.weight") tensor = tensor.narrow(0, 0, tensor.size(0) - 2);
+  try {
+    vamp::Codec::from_checkpoint(ck);
+    ck_abort_msg("a truncated head loaded");
+  } catch (const vamp::CheckpointError& e) {
+    ck_assert_msg(std::string(e.what()).find("decoder.head.weight") != std::string::npos, "%s", e.what());
+  }
+  auto ck2 = vamp::load_checkpoint(path);
+  for (auto& [k, v] : ck2.kwargs->dict)
+    if (k->s == "decoder") v = vamp::py_str("lac");
+  try {
+    vamp::Codec::from_checkpoint(ck2);
+    ck_abort_msg("decoder='lac' over istft keys loaded");
+  } catch (const vamp::CheckpointError& e) {
+    ck_assert_msg(std::string(e.what()).find("metadata.kwargs['decoder']") != std::string::npos, "%s", e.what());
+  }
+  std::remove(path.c_str());
+}
+END_TEST
+
 static Suite* codec_suite() {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // keep prints of tests that fail (libcheck forks)
   Suite* s = suite_create("codec");
@@ -441,6 +504,7 @@ static Suite* codec_suite() {
   tcase_add_test(tc, test_parametrizations_names);
   tcase_add_test(tc, test_random_checkpoint_round_trip);
   tcase_add_test(tc, test_torch_load_reads_our_file);
+  tcase_add_test(tc, test_istft_decoder);
   suite_add_tcase(s, tc);
   return s;
 }

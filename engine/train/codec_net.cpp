@@ -105,6 +105,8 @@ at::Tensor CodecNet::encode(const at::Tensor& audio) const {
 }
 
 at::Tensor CodecNet::decode(const at::Tensor& z) const {
+  if (cfg_.decoder == "istft")
+    return istft_decode([this](const std::string& key) -> const at::Tensor& { return p_[key]; }, istft_shape(cfg_), z);
   at::Tensor x = conv("decoder.model.0", z, 1, 3, 1);
   const size_t n = cfg_.decoder_rates.size();
   for (size_t i = 0; i < n; ++i) {
