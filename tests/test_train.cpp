@@ -190,6 +190,77 @@ START_TEST(test_decoder_only_training_keeps_the_codes) {
 }
 END_TEST
 
+// A LAC codec's decoder replaced by a fresh inverse-STFT one (with_decoder): the codes stay, the
+// differentiable decoder computes what the inference codec computes, and it learns.
+START_TEST(test_istft_decoder_swap_trains) {
+  at::set_num_threads(2);
+  at::manual_seed(0);
+  const auto lac = vamp::random_codec_checkpoint(small_codec(), 6);
+  vamp::CodecConfig shape = small_codec();
+  shape.decoder = "istft";
+  shape.decoder_dim = 32;
+  shape.decoder_layers = 2;
+  shape.n_fft = 1024;
+  shape.istft_hop = 256;
+  const auto ck = vamp::train::with_decoder(lac, shape, 7);
+  ck_assert(!ck.has("decoder.model.0.weight_v"));
+  const auto before = vamp::Codec::from_checkpoint(ck);
+  ck_assert_str_eq(before->config().decoder.c_str(), "istft");
+  const at::Tensor x = plucks(2, 768 * 8);
+  VAMP_ASSERT_EQUAL(before->encode(x), vamp::Codec::from_checkpoint(lac)->encode(x));
+
+  vamp::train::Params params(ck, at::kCPU);
+  params.freeze_all_but({"decoder."});
+  vamp::train::CodecNet net(params, before->config());
+  {
+    at::NoGradGuard no_grad;
+    VAMP_ASSERT_CLOSE(net.forward(x).audio, before->decode(before->encode(x)), 1e-5);
+  }
+  const auto metric = vamp::train::metric_mel_loss(44100, at::kCPU);
+  vamp::train::AdamW adam(params.trainable(), 0.8, 0.99);
+  auto loss_now = [&] { return metric(net.forward(x).audio, x); };
+  const auto [first, after] = descend(adam, loss_now, 15);
+  ck_assert_msg(after < 0.8 * first, "istft decoder: log-mel distance %g -> %g after 15 steps", first, after);
+  VAMP_ASSERT_EQUAL(vamp::Codec::from_checkpoint(params.checkpoint())->encode(x), before->encode(x));
+}
+END_TEST
+
+// vamp-train codec end to end: an iSTFT-decoder codec trained adversarially for a few steps on a
+// folder of WAVs saves the codec and its discriminators, and a longer run resumes both.
+START_TEST(test_adversarial_run_saves_and_resumes) {
+  at::set_num_threads(2);
+  const std::string dir = scratch("adv_data");
+  std::filesystem::create_directories(dir);
+  vamp::save_wav(dir + "/plucks.wav", {plucks(1, 44100 * 2).view({1, -1}), 44100});
+  vamp::train::CodecTrainOptions o;
+  o.data = dir;
+  o.out = scratch("adv_codec.pth");
+  for (const char* tail : {"", ".state", ".disc", ".disc.state", ".log.csv"}) std::remove((o.out + tail).c_str());
+  o.config = small_codec();
+  o.config.decoder = "istft";
+  o.config.decoder_dim = 32;
+  o.config.decoder_layers = 1;
+  o.config.n_fft = 1024;
+  o.config.istft_hop = 256;
+  o.batch = 2;
+  o.crop_seconds = 0.2;
+  o.steps = 2;
+  o.save_every = 1;
+  o.adversarial = true;
+  vamp::train::train_codec(o);
+  for (const char* tail : {"", ".state", ".disc", ".disc.state"})
+    ck_assert_msg(std::filesystem::exists(o.out + tail), "%s%s missing", o.out.c_str(), tail);
+  ck_assert_str_eq(vamp::Codec::load(o.out)->config().decoder.c_str(), "istft");
+
+  o.steps = 3;  // resumes at step 2: the codec's and the discriminators' optimizers both continue
+  vamp::train::train_codec(o);
+  vamp::train::Params d(vamp::load_checkpoint(o.out + ".disc"), at::kCPU);
+  vamp::train::AdamW dadam(d.trainable());
+  ck_assert(vamp::train::load_training_state(o.out + ".disc", d, dadam));
+  ck_assert_int_eq(dadam.steps(), 3);
+}
+END_TEST
+
 START_TEST(test_decoder_widens_and_decodes_the_same) {
   at::set_num_threads(2);
   const auto ck = vamp::random_codec_checkpoint(small_codec(), 3);
@@ -355,6 +426,8 @@ static Suite* train_suite() {
   tcase_add_test(tc, test_transformer_net_equals_inference_transformer);
   tcase_add_test(tc, test_codec_training_lowers_loss_and_resumes);
   tcase_add_test(tc, test_decoder_only_training_keeps_the_codes);
+  tcase_add_test(tc, test_istft_decoder_swap_trains);
+  tcase_add_test(tc, test_adversarial_run_saves_and_resumes);
   tcase_add_test(tc, test_fused_snake_matches_torch_ops);
   tcase_add_test(tc, test_c2f_grows_with_the_codec);
   tcase_add_test(tc, test_decoder_widens_and_decodes_the_same);

@@ -3,6 +3,9 @@
 // Runs resume from <out>.state; the loss log is <out>.log.csv. Exit codes as vamp-cli.
 #include "tools/cli.h"
 #include "train/evaluate.h"
+#include "train/heldout_measures.h"
+#include "train/opus_yardstick.h"
+#include "vamp.h"
 #include "train/train.h"
 
 #include <ATen/Context.h>
@@ -67,21 +70,35 @@ const char* kCodecUsage =
     "      [--encoder-dim 16] [--decoder-dim 128] [--codebooks 8] [--codebook-size 1024] [--codebook-dim 8]\n"
     "      [--encoder-rates 2,6,8,8] [--decoder-rates 12,8,8] (hop 768 as released; three decoder stages,\n"
     "      so that a narrow decoder still has 16 channels at the output rate)\n"
+    "      [--decoder lac|istft] istft: ConvNeXt blocks + inverse STFT instead of LAC's upsampling stack,\n"
+    "      [--decoder-dim 384] [--decoder-layers 8] [--n-fft 1536] [--istft-hop 384]\n"
     "      [--crop-seconds 0.6] [--quantizer-dropout 0.5]\n"
+    "      [--adversarial] multi-period and multi-resolution STFT discriminators (LSGAN, feature matching),\n"
+    "      saved as <out>.disc; [--adversarial-after N] steps of reconstruction losses alone first\n"
     "      With --init: [--codebooks N] appends RVQ stages to the codec's (the old stages keep their codes);\n"
-    "      [--decoder-dim N] widens its decoder (decoding as before until the new channels train)\n"
+    "      [--decoder-dim N] widens its decoder (decoding as before until the new channels train);\n"
+    "      [--decoder istft ...] replaces its decoder by a fresh one (encoder, codebooks and tokens kept)\n"
     "      [--decoder-only] trains the decoder (and appended stages) alone: the tokens do not change, so\n"
     "      coarse (and, without new stages, c2f) models trained on this codec stay valid";
 
 int codec(const Args& a) {
   std::vector<std::string> known = kRunOptions;
   known.insert(known.end(), {"encoder-dim", "decoder-dim", "codebooks", "codebook-size", "codebook-dim",
-                             "encoder-rates", "decoder-rates", "crop-seconds", "quantizer-dropout", "decoder-only"});
+                             "encoder-rates", "decoder-rates", "crop-seconds", "quantizer-dropout", "decoder-only",
+                             "decoder", "decoder-layers", "n-fft", "istft-hop", "adversarial", "adversarial-after"});
   a.allow(known);
   train::CodecTrainOptions o;
   run_options(a, o, 20000, 16, 1e-3);
   o.config.encoder_dim = a.integer("encoder-dim", 16);
-  o.config.decoder_dim = a.integer("decoder-dim", 128);
+  o.config.decoder = a.str("decoder", "lac");
+  if (o.config.decoder != "lac" && o.config.decoder != "istft") throw Usage("--decoder: lac or istft");
+  const bool istft = o.config.decoder == "istft";
+  o.config.decoder_dim = a.integer("decoder-dim", istft ? 384 : 128);
+  if (istft) {
+    o.config.decoder_layers = a.integer("decoder-layers", 8);
+    o.config.n_fft = a.integer("n-fft", 1536);
+    o.config.istft_hop = a.integer("istft-hop", 384);
+  }
   o.config.n_codebooks = a.integer("codebooks", 8);
   o.config.codebook_size = a.integer("codebook-size", 1024);
   o.config.codebook_dim = a.integer("codebook-dim", 8);
@@ -90,8 +107,11 @@ int codec(const Args& a) {
   o.crop_seconds = a.number("crop-seconds", 0.6);
   o.quantizer_dropout = a.number("quantizer-dropout", 0.5);
   o.decoder_only = a.has("decoder-only");
+  o.adversarial = a.has("adversarial");
+  o.adversarial_after = a.integer("adversarial-after", 0);
   if (!o.init.empty() && a.has("codebooks")) o.grow_to = o.config.n_codebooks;
-  if (!o.init.empty() && a.has("decoder-dim")) o.widen_to = o.config.decoder_dim;
+  o.new_decoder = !o.init.empty() && a.has("decoder");
+  if (!o.init.empty() && a.has("decoder-dim") && !o.new_decoder) o.widen_to = o.config.decoder_dim;
   if (o.decoder_only && o.init.empty()) throw Usage("--decoder-only needs --init: a trained encoder to keep");
   train::train_codec(o);
   return 0;
@@ -125,11 +145,92 @@ int transformer(const Args& a, bool c2f) {
 }
 
 const char* kEvalUsage =
-    "vamp-train eval --codec codec.pth --coarse coarse.pth [--c2f c2f.pth] --train DIR --heldout DIR\n"
-    "      [--seconds 10] [--period 7] [--frames 256] [--seed 1]";
+    "vamp-train eval --codec codec.pth [--coarse coarse.pth] [--c2f c2f.pth] --train DIR --heldout DIR\n"
+    "      [--seconds 10] [--period 7] [--frames 256] [--seed 1]\n"
+    "      first, the default-model issue's audio measures on every WAV of --clips DIR (default: --heldout):\n"
+    "      codec round trip, Opus (--opus-bitrate 8000, --opus-bandwidth fullband|auto: fullband as gst's\n"
+    "      opusenc, the issue's yardstick) and a pipelines/vary-file.sh variation (--vary-seed 0),\n"
+    "      per clip and median, and the issue's floors; [--clip-seconds S] (default: whole clips)\n"
+    "      [--wav-out DIR] writes each clip's input, round trip, opus and variation WAVs\n"
+    "      [--measures-only] stops after that block (then --train and --heldout are not needed; without\n"
+    "      --coarse it measures the codec alone)";
+
+// One row: round trip, opus, variation (mel, flatness ratio, chroma, level), then the clip's name.
+void print_clip_row(const std::string& name, const train::AudioMeasures& rt, const train::AudioMeasures* opus,
+                    const train::AudioMeasures* var) {
+  std::printf("  %6.3f %5.2f %6.3f %+5.1f", rt.mel, rt.flatness_ratio, rt.chroma, rt.level_diff_db);
+  if (opus)
+    std::printf("   %6.3f %5.2f %6.3f %+5.1f", opus->mel, opus->flatness_ratio, opus->chroma, opus->level_diff_db);
+  else
+    std::printf("   %6s %5s %6s %5s", "-", "-", "-", "-");
+  if (var)
+    std::printf("   %6.3f %5.2f %6.3f %+5.1f", var->mel, var->flatness_ratio, var->chroma, var->level_diff_db);
+  else
+    std::printf("   %6s %5s %6s %5s", "-", "-", "-", "-");
+  std::printf("   %s\n", name.c_str());
+  std::fflush(stdout);
+}
+
+// The issue's report: per-clip rows, medians, floors.
+void heldout_report(const Args& a, const std::string& dir) {
+  const std::string device = "cpu";
+  auto codec = CodecModel::open(a.str("codec"), device);
+  std::shared_ptr<TransformerModel> coarse, c2f;  // no coarse model: the codec alone
+  if (a.has("coarse")) coarse = TransformerModel::open(a.str("coarse"), codec, device);
+  if (coarse && a.has("c2f")) c2f = TransformerModel::open(a.str("c2f"), codec, device);
+  train::HeldoutOptions o;
+  o.max_seconds = a.number("clip-seconds", 0.0);
+  o.opus_bitrate = int(a.integer("opus-bitrate", 8000));
+  const std::string bandwidth = a.str("opus-bandwidth", "fullband");
+  if (bandwidth != "fullband" && bandwidth != "auto")
+    throw Usage("--opus-bandwidth expects fullband or auto, got '" + bandwidth + "'");
+  o.opus_fullband = bandwidth == "fullband";
+  o.variation.seed = uint64_t(a.integer("vary-seed", 0));
+  o.wav_out = a.str("wav-out", "");
+  const auto& v = o.variation;
+  const bool opus = train::opus_available();
+  std::printf("held-out audio measures (default-model issue), every WAV in %s%s\n", dir.c_str(),
+              o.max_seconds > 0 ? "" : ", whole clips cut to whole frames");
+  std::printf("  each output against its input: log-mel distance (3 scales), spectral flatness ratio (output /\n"
+              "  input), mean-chroma cosine, level difference (dB, output - input)\n");
+  std::printf("  round trip: the codec, all codebooks. opus: libopus %d bit/s, %s bandwidth, 48 kHz mono, 20 ms\n"
+              "  frames, as gst's opusenc%s\n",
+              o.opus_bitrate, o.opus_fullband ? "fullband" : "automatic", opus ? "" : " (UNAVAILABLE: this build has no libopus)");
+  std::printf("  variation: as pipelines/vary-file.sh: periodic prompt %lld width %lld, codebooks < %lld kept,\n"
+              "  windows of %d + %d context frames, %d + %d steps, seed %llu, c2f %s\n",
+              (long long)v.period, (long long)v.width, (long long)v.keep_codebooks, v.window_frames, v.context_frames,
+              v.steps, v.c2f_steps, (unsigned long long)v.seed, c2f ? "on" : "off");
+  std::printf("  %-26s   %-26s   %-26s\n", "round trip", opus ? "opus" : "opus (unavailable)", "variation");
+  std::printf(" ");
+  for (int i = 0; i < 3; ++i) std::printf(" %6s %5s %6s %5s  ", "mel", "flat", "chroma", "level");
+  std::printf(" clip\n");
+  std::fflush(stdout);
+  o.on_clip = [&](const train::ClipMeasures& c) {
+    print_clip_row(c.name, c.round_trip, opus ? &c.opus : nullptr, coarse ? &c.variation : nullptr);
+  };
+  const auto m = train::measure_heldout(codec, coarse, c2f, dir, o);
+  print_clip_row("median over " + std::to_string(m.clips.size()) + " clips", m.median_round_trip,
+                 opus ? &m.median_opus : nullptr, coarse ? &m.median_variation : nullptr);
+  if (!opus) std::printf("  the Opus row is unavailable: this build has no libopus (install libopus-dev, reconfigure)\n");
+  std::printf("floors (medians over clips)\n");
+  for (const auto& f : train::heldout_floors(m))
+    std::printf("  %-32s %-26s %7.3f   %s\n", f.what.c_str(), f.bound.c_str(), f.value,
+                f.measured ? (f.met ? "yes" : "NO") : "n/a");
+  if (!o.wav_out.empty())
+    std::printf("  wrote <clip>.{input,roundtrip,opus,variation}.wav to %s\n", o.wav_out.c_str());
+  std::fflush(stdout);
+}
 
 int eval(const Args& a) {
-  a.allow({"codec", "coarse", "c2f", "train", "heldout", "seconds", "period", "frames", "seed"});
+  a.allow({"codec", "coarse", "c2f", "train", "heldout", "seconds", "period", "frames", "seed", "clips",
+           "clip-seconds", "wav-out", "opus-bitrate", "opus-bandwidth", "vary-seed", "measures-only"});
+  const bool only = a.has("measures-only");
+  if (!only && (!a.has("train") || !a.has("heldout") || !a.has("coarse")))
+    throw Usage("--coarse, --train and --heldout are needed (or --measures-only)");
+  if (!a.has("clips") && !a.has("heldout")) throw Usage("--clips or --heldout is needed");
+  heldout_report(a, a.has("clips") ? a.str("clips") : a.str("heldout"));
+  if (only) return 0;
+
   auto codec = Codec::load(a.str("codec"));
   std::vector<at::Tensor> books;
   for (int64_t c = 0; c < codec->config().n_codebooks; ++c) books.push_back(codec->codebook(int(c)));

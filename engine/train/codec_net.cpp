@@ -164,7 +164,7 @@ CodecNet::Output CodecNet::forward(const at::Tensor& audio, const at::Tensor& n_
 
 // --- losses ---------------------------------------------------------------------------------
 
-at::Tensor mel_filters(int64_t sample_rate, int64_t n_fft, int64_t n_mels) {
+at::Tensor mel_filters(int64_t sample_rate, int64_t n_fft, int64_t n_mels, bool area_normalized) {
   auto hz_to_mel = [](double f) { return 2595.0 * std::log10(1.0 + f / 700.0); };
   auto mel_to_hz = [](double m) { return 700.0 * (std::pow(10.0, m / 2595.0) - 1.0); };
   const int64_t bins = n_fft / 2 + 1;
@@ -178,20 +178,24 @@ at::Tensor mel_filters(int64_t sample_rate, int64_t n_fft, int64_t n_mels) {
     for (int64_t k = 0; k < bins; ++k) {
       const double f = double(k) * sample_rate / double(n_fft);
       const double w = std::max(0.0, std::min((f - lo) / (mid - lo), (hi - f) / (hi - mid)));
-      acc[m][k] = float(w * 2.0 / (hi - lo));  // Slaney-style area normalization
+      acc[m][k] = float(area_normalized ? w * 2.0 / (hi - lo) : w);  // Slaney-style area normalization, or peak 1
     }
   }
   return fb;
 }
 
-MelLoss::MelLoss(int64_t sample_rate, at::Device device) {
-  const int64_t windows[] = {32, 64, 128, 256, 512, 1024, 2048};
-  const int64_t mels[] = {5, 10, 20, 40, 80, 160, 320};
-  for (size_t i = 0; i < 7; ++i) {
-    windows_.push_back(windows[i]);
-    hann_.push_back(at::hann_window(windows[i], at::TensorOptions().dtype(at::kFloat)).to(device));
-    filters_.push_back(mel_filters(sample_rate, windows[i], mels[i]).to(device));
+MelLoss::MelLoss(int64_t sample_rate, at::Device device, std::vector<int64_t> windows, std::vector<int64_t> mels,
+                 bool area_normalized)
+    : windows_(std::move(windows)) {
+  if (mels.size() != windows_.size()) throw std::invalid_argument("MelLoss: one mel band count per window");
+  for (size_t i = 0; i < windows_.size(); ++i) {
+    hann_.push_back(at::hann_window(windows_[i], at::TensorOptions().dtype(at::kFloat)).to(device));
+    filters_.push_back(mel_filters(sample_rate, windows_[i], mels[i], area_normalized).to(device));
   }
+}
+
+MelLoss metric_mel_loss(int64_t sample_rate, at::Device device) {
+  return MelLoss(sample_rate, device, {2048, 512, 128}, {80, 40, 10}, /*area_normalized=*/false);
 }
 
 at::Tensor MelLoss::log_mel(const at::Tensor& x, size_t s) const {

@@ -45,9 +45,11 @@ class CodecNet {
 
 // DAC's multi-scale mel loss: L1 between log10 mel spectrograms (clamped at 1e-5) at window
 // lengths 32..2048 with 5..320 mel bands, hop = window / 4, Hann windows, summed over scales.
+// Other scales and peak-1 filters give the default-model issue's log-mel distance (metric_mel_loss).
 class MelLoss {
  public:
-  MelLoss(int64_t sample_rate, at::Device device);
+  MelLoss(int64_t sample_rate, at::Device device, std::vector<int64_t> windows = {32, 64, 128, 256, 512, 1024, 2048},
+          std::vector<int64_t> mels = {5, 10, 20, 40, 80, 160, 320}, bool area_normalized = true);
   at::Tensor operator()(const at::Tensor& estimate, const at::Tensor& reference) const;  // [B,1,N] each
   // log10 mel spectrogram at one scale, [B, mels, frames]
   at::Tensor log_mel(const at::Tensor& x, size_t scale) const;
@@ -83,7 +85,13 @@ class CodeRestarter {
   int64_t first_ = 0;
 };
 
-// Mel filterbank [n_mels, n_fft/2+1] with the HTK mel scale and triangular, area-normalized bands.
-at::Tensor mel_filters(int64_t sample_rate, int64_t n_fft, int64_t n_mels);
+// The log-mel distance as a loss: n_fft 2048/512/128 with 80/40/10 bands, peak-1 filters.
+// Unlike DAC's area-normalized bands, whose clamp hides everything below ~1e-3 at high
+// frequencies, it sees a noise floor in quiet bands (what spectral flatness measures).
+MelLoss metric_mel_loss(int64_t sample_rate, at::Device device);
+
+// Mel filterbank [n_mels, n_fft/2+1] with the HTK mel scale and triangular bands, area-normalized
+// (Slaney) or peak 1.
+at::Tensor mel_filters(int64_t sample_rate, int64_t n_fft, int64_t n_mels, bool area_normalized = true);
 
 }  // namespace vamp::train

@@ -3,6 +3,7 @@
 
 #include "codec_net.h"
 #include "dataset.h"
+#include "discriminator.h"
 #include "optim.h"
 #include "transformer_net.h"
 
@@ -10,6 +11,8 @@
 #include <ATen/Context.h>
 
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <map>
 #include <set>
 
@@ -51,6 +54,7 @@ Checkpoint with_codebooks(const Checkpoint& ck, int64_t n, uint64_t seed) {
 
 Checkpoint with_decoder_dim(const Checkpoint& ck, int64_t dim, uint64_t seed) {
   CodecConfig cfg = Codec::from_checkpoint(ck)->config();
+  if (cfg.decoder != "lac") throw std::invalid_argument("--decoder-dim widens LAC decoders only (start a new one instead)");
   if (dim < cfg.decoder_dim)
     throw std::invalid_argument("--decoder-dim " + std::to_string(dim) + ": the --init codec's decoder already has " +
                                 std::to_string(cfg.decoder_dim) + " (it can be widened, not narrowed)");
@@ -86,6 +90,21 @@ Checkpoint with_decoder_dim(const Checkpoint& ck, int64_t dim, uint64_t seed) {
   for (auto& [key, t] : wide.tensors) t = values.at(key);
   wide.path = ck.path;
   return wide;
+}
+
+Checkpoint with_decoder(const Checkpoint& ck, const CodecConfig& shape, uint64_t seed) {
+  CodecConfig cfg = Codec::from_checkpoint(ck)->config();
+  cfg.decoder = shape.decoder;
+  cfg.decoder_dim = shape.decoder_dim;
+  cfg.decoder_rates = shape.decoder_rates;
+  cfg.decoder_layers = shape.decoder_layers;
+  cfg.n_fft = shape.n_fft;
+  cfg.istft_hop = shape.istft_hop;
+  Checkpoint fresh = random_codec_checkpoint(cfg, seed);
+  for (auto& [key, t] : fresh.tensors)
+    if (key.rfind("decoder.", 0) != 0) t = ck.at(key, t.sizes());
+  fresh.path = ck.path;
+  return fresh;
 }
 
 Checkpoint with_transformer_codebooks(const Checkpoint& ck, const Checkpoint& fresh) {
@@ -128,9 +147,12 @@ double run_progress(const RunOptions& opt, int64_t step, double seconds) {
 }
 
 // Loop shared by both trainers: schedule, step, log, progress, periodic saves, the clock.
+// one_step(step, progress, lr) runs backward and returns the logged values (values[0]: the loss);
+// on_save(seconds) saves whatever else the run trains, next to the model.
 template <typename StepFn>
 void run(const RunOptions& opt, Params& params, AdamW& adam, const std::string& what,
-         const std::vector<std::string>& columns, StepFn&& one_step) {
+         const std::vector<std::string>& columns, StepFn&& one_step,
+         const std::function<void(double)>& on_save = {}) {
   double earlier = 0;
   const bool resumed = load_training_state(opt.out, params, adam, &earlier);
   const int64_t first = adam.steps();
@@ -146,7 +168,7 @@ void run(const RunOptions& opt, Params& params, AdamW& adam, const std::string& 
     const int64_t virtual_step = int64_t(progress_now * double(opt.steps));
     const double lr = learning_rate(std::max(step < warmup ? step : virtual_step, int64_t(0)), opt.steps, opt.lr, warmup);
     adam.zero_grad();
-    std::vector<double> values = one_step(step, progress_now);  // runs backward; values[0] is the loss
+    std::vector<double> values = one_step(step, progress_now, lr);
     values.push_back(adam.step(lr, 1.0));
     values.push_back(lr);
     for (size_t i = 0; i < sums.size() && i < values.size(); ++i) sums[i] += values[i];
@@ -159,7 +181,10 @@ void run(const RunOptions& opt, Params& params, AdamW& adam, const std::string& 
       in_sum = 0;
     }
     progress.update(step, last ? 1.0 : progress_now, loss_text(values[0]));
-    if ((step + 1) % opt.save_every == 0 || last) save_training_state(opt.out, params, adam, progress.seconds());
+    if ((step + 1) % opt.save_every == 0 || last) {
+      save_training_state(opt.out, params, adam, progress.seconds());
+      if (on_save) on_save(progress.seconds());
+    }
     if (last) break;
   }
   progress.done();
@@ -172,6 +197,7 @@ void train_codec(const CodecTrainOptions& opt) {
   Checkpoint init = opt.init.empty() ? random_codec_checkpoint(opt.config, uint64_t(opt.seed)) : load_checkpoint(opt.init);
   const int64_t old_stages = Codec::from_checkpoint(init)->config().n_codebooks;
   if (opt.grow_to > old_stages) init = with_codebooks(init, opt.grow_to, uint64_t(opt.seed));
+  if (opt.new_decoder) init = with_decoder(init, opt.config, uint64_t(opt.seed));
   if (opt.widen_to > Codec::from_checkpoint(init)->config().decoder_dim)
     init = with_decoder_dim(init, opt.widen_to, uint64_t(opt.seed));
   init.metadata = py_dict({{"kwargs", init.kwargs}, {"trained_by", py_str("vamp-train codec")}});
@@ -200,11 +226,37 @@ void train_codec(const CodecTrainOptions& opt) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(opt.seed));
   const int64_t n = std::max<int64_t>(1, int64_t(opt.crop_seconds * cfg.sample_rate / cfg.hop_length)) * cfg.hop_length;
 
+  // The iSTFT decoder is free in its phase: it learns from spectra and the discriminators alone.
+  // LAC's decoder without discriminators keeps the waveform through L1 and correlation terms.
+  const bool istft = cfg.decoder == "istft";
+  const bool hold_waveform = !istft && !opt.adversarial;
+  const MelLoss metric_mel = metric_mel_loss(cfg.sample_rate, opt.device);
+
+  // Discriminators: their own weights and AdamW, saved (and resumed) as <out>.disc.
+  const std::string disc_path = opt.out + ".disc";
+  std::unique_ptr<Params> dparams;
+  std::unique_ptr<AdamW> dadam;
+  std::unique_ptr<Discriminator> disc;
+  if (opt.adversarial) {
+    dparams = std::make_unique<Params>(random_discriminator_checkpoint(DiscriminatorConfig{}, uint64_t(opt.seed)),
+                                       opt.device);
+    dadam = std::make_unique<AdamW>(dparams->trainable(), 0.8, 0.99);
+    if (load_training_state(disc_path, *dparams, *dadam))
+      std::fprintf(stderr, "codec: resuming the discriminators at step %lld\n", (long long)dadam->steps());
+    disc = std::make_unique<Discriminator>(*dparams, DiscriminatorConfig{});
+    std::fprintf(stderr, "codec: discriminators %lld parameters, from step %lld\n", (long long)dparams->count(),
+                 (long long)opt.adversarial_after);
+  }
+  auto save_disc = [&](double seconds) {
+    if (dadam) save_training_state(disc_path, *dparams, *dadam, seconds);
+  };
+
   // Dead codes are restarted only where codebooks train (with --decoder-only: the new stages).
   CodeRestarter restarter(cfg.n_codebooks, cfg.codebook_size, opt.decoder_only ? old_stages : 0);
   run(opt, params, adam, "codec",
-      {"loss", "mel", "l1", "si_sdr", "commitment", "codebook", "restarted", "grad_norm", "lr"},
-      [&](int64_t step, double progress) {
+      {"loss", "mel", "metric_mel", "l1", "si_sdr", "commitment", "codebook", "adversarial", "feature_matching",
+       "discriminator", "restarted", "grad_norm", "lr"},
+      [&](int64_t step, double progress, double lr) {
         const at::Tensor x = data.crops(opt.batch, n, gen).to(opt.device);
         // Quantizer dropout (lac): part of the batch is decoded from a random number of codebooks,
         // so that the lowest codebooks alone already sound like the input.
@@ -213,24 +265,43 @@ void train_codec(const CodecTrainOptions& opt) {
         if (n_drop > 0) nq.narrow(0, 0, n_drop).copy_(at::randint(1, cfg.n_codebooks + 1, {n_drop}, gen));
         const auto out = net.forward(x, nq.to(opt.device));
         const at::Tensor mel_loss = mel(out.audio, x);
+        const at::Tensor metric_loss = metric_mel(out.audio, x);
         const at::Tensor l1 = at::l1_loss(out.audio, x);
         const at::Tensor sdr = si_sdr(out.audio, x).mean();
-        // DAC's mel and VQ weights. We have no discriminator, so the waveform is held by L1 and a
-        // strong correlation term (1 - r): with the mel loss alone the phase stays arbitrary
-        // (SI-SDR -40 dB after 1000 steps); with it SI-SDR climbs within a few hundred steps.
-        const at::Tensor wave = 100.0 * (1.0 - correlation(out.audio, x).mean());
-        const at::Tensor loss = 15.0 * mel_loss + 10.0 * l1 + wave + 0.25 * out.commitment_loss +
-                                1.0 * out.codebook_loss;
+        // DAC's mel and VQ weights; the log-mel distance next to the mel loss.
+        at::Tensor loss = 15.0 * mel_loss + 15.0 * metric_loss + 0.25 * out.commitment_loss + 1.0 * out.codebook_loss;
+        // Without discriminators the mel losses alone leave the phase arbitrary (SI-SDR -40 dB
+        // after 1000 steps); L1 and a strong correlation term (1 - r) hold it.
+        if (hold_waveform) loss = loss + 10.0 * l1 + 100.0 * (1.0 - correlation(out.audio, x).mean());
+        double adv_value = 0, fm_value = 0, d_value = 0;
+        if (disc && step >= opt.adversarial_after) {
+          // One judgement of the real and of the detached generated audio trains D; the
+          // generated audio judged again with D's weights as constants trains the codec
+          // (LSGAN, DAC's weights: adversarial 1, feature matching 2).
+          const auto real = (*disc)(x);
+          const at::Tensor d_loss = discriminator_loss(real, (*disc)(out.audio.detach()));
+          const auto fake = (*disc)(out.audio, /*train_weights=*/false);
+          const at::Tensor adv = generator_loss(fake), fm = feature_matching_loss(real, fake);
+          loss = loss + adv + 2.0 * fm;
+          dadam->zero_grad();
+          d_loss.backward();
+          dadam->step(lr, 10.0);
+          adv_value = adv.item<double>();
+          fm_value = fm.item<double>();
+          d_value = d_loss.item<double>();
+        }
         loss.backward();
         // Codes unused for 100 steps are moved onto live encodings, early in the run only, so the
         // late codebooks settle.
         restarter.count(out.codes);
         int64_t restarted = 0;
         if ((step + 1) % 100 == 0 && progress < 0.6) restarted = restarter.restart(params, out.projected, gen);
-        return std::vector<double>{loss.item<double>(), mel_loss.item<double>(), l1.item<double>(),
-                                   sdr.item<double>(), out.commitment_loss.item<double>(),
-                                   out.codebook_loss.item<double>(), double(restarted)};
-      });
+        return std::vector<double>{loss.item<double>(), mel_loss.item<double>(), metric_loss.item<double>(),
+                                   l1.item<double>(), sdr.item<double>(), out.commitment_loss.item<double>(),
+                                   out.codebook_loss.item<double>(), adv_value, fm_value, d_value,
+                                   double(restarted)};
+      },
+      save_disc);
   std::fprintf(stderr, "codec: saved %s\n", opt.out.c_str());
 }
 
@@ -287,7 +358,7 @@ void train_transformer(const TransformerTrainOptions& opt) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(opt.seed));
   const std::string what = cfg.n_conditioning_codebooks > 0 ? "c2f" : "coarse";
 
-  run(opt, params, adam, what, {"loss", "accuracy", "grad_norm", "lr"}, [&](int64_t, double) {
+  run(opt, params, adam, what, {"loss", "accuracy", "grad_norm", "lr"}, [&](int64_t, double, double) {
     const at::Tensor z = token_windows(codes, opt.batch, opt.frames, gen);
     const at::Tensor mask = cosine_schedule_mask(opt.batch, cfg.n_codebooks, opt.frames,
                                                  cfg.n_conditioning_codebooks, gen).to(z.device());

@@ -36,6 +36,11 @@ struct CodecTrainOptions : RunOptions {
                                   // decoder and the new stages)
   int64_t widen_to = 0;           // > the --init codec's decoder_dim: its decoder widened to this
                                   // (with_decoder_dim), the encoder and codebooks untouched
+  bool adversarial = false;       // discriminators (discriminator.h) with LSGAN and feature-matching
+                                  // losses; their weights and optimizer resume from <out>.disc(.state)
+  int64_t adversarial_after = 0;  // steps of reconstruction losses alone before the discriminators join
+  bool new_decoder = false;       // --init's decoder replaced by a fresh one of config's family and shape
+                                  // (with_decoder): e.g. a LAC codec's tokens with an iSTFT decoder
 };
 
 struct TransformerTrainOptions : RunOptions {
@@ -59,6 +64,10 @@ Checkpoint with_codebooks(const Checkpoint& ck, int64_t n, uint64_t seed);
 // channel, the new channels start as a fresh codec's (Snake alpha 1) and reach the output only
 // once training gives them weight. Encoder and quantizer are copied. Throws if dim is smaller.
 Checkpoint with_decoder_dim(const Checkpoint& ck, int64_t dim, uint64_t seed);
+
+// A codec checkpoint with the encoder and quantizer of `ck` and a fresh decoder of `shape`'s family
+// and size (decoder, decoder_dim, decoder_rates or decoder_layers/n_fft/istft_hop); the tokens stay.
+Checkpoint with_decoder(const Checkpoint& ck, const CodecConfig& shape, uint64_t seed);
 
 // A transformer checkpoint (c2f) grown to the codebooks of `fresh`, a random checkpoint of the
 // larger model: every weight comes from `ck` except what the new codebooks need. Their input
