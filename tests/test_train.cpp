@@ -261,6 +261,26 @@ START_TEST(test_adversarial_run_saves_and_resumes) {
 }
 END_TEST
 
+// The pitch-resolving STFT loss: 0 for identical audio; for noise against 10x the noise, one
+// decade per bin at each of the two windows; and it sees a semitone that mel bands hardly see.
+START_TEST(test_log_stft_loss) {
+  at::manual_seed(3);
+  const at::Tensor noise = at::randn({1, 1, 44100}).mul_(0.1);
+  ck_assert(vamp::train::log_stft_loss(noise, noise).item<double>() == 0.0);
+  const double decade = vamp::train::log_stft_loss(noise * 10.0, noise).item<double>();
+  ck_assert_msg(std::abs(decade - 2.0) < 1e-3, "10x louder noise: %g", decade);
+  const at::Tensor t = at::arange(44100, at::kFloat).div_(44100.0).view({1, 1, -1});
+  const at::Tensor a = at::sin(t * (2 * M_PI * 220.0)) * 0.3;
+  // A semitone off at 220 Hz: the 4096-point bins (10.8 Hz) see it, the 80 mel bands of the
+  // log-mel distance (about 30 Hz wide there) barely.
+  const at::Tensor detuned = at::sin(t * (2 * M_PI * 233.08)) * 0.3;
+  const double by_stft = vamp::train::log_stft_loss(detuned, a).item<double>() / 2.0;  // per window
+  const double by_mel = vamp::train::metric_mel_loss(44100, at::kCPU)(detuned, a).item<double>() / 3.0;  // per scale
+  std::printf("a semitone off: log-STFT %g, log-mel %g per scale\n", by_stft, by_mel);
+  ck_assert_msg(by_stft > 1.5 * by_mel, "a semitone off: log-STFT %g, log-mel %g per scale", by_stft, by_mel);
+}
+END_TEST
+
 START_TEST(test_decoder_widens_and_decodes_the_same) {
   at::set_num_threads(2);
   const auto ck = vamp::random_codec_checkpoint(small_codec(), 3);
@@ -428,6 +448,7 @@ static Suite* train_suite() {
   tcase_add_test(tc, test_decoder_only_training_keeps_the_codes);
   tcase_add_test(tc, test_istft_decoder_swap_trains);
   tcase_add_test(tc, test_adversarial_run_saves_and_resumes);
+  tcase_add_test(tc, test_log_stft_loss);
   tcase_add_test(tc, test_fused_snake_matches_torch_ops);
   tcase_add_test(tc, test_c2f_grows_with_the_codec);
   tcase_add_test(tc, test_decoder_widens_and_decodes_the_same);

@@ -13,7 +13,8 @@ namespace vamp::cli {
 namespace {
 
 const char* kind_of(const Checkpoint& ck) {
-  if (ck.has("encoder.block.0.weight_v")) return "codec (LAC)";
+  if (ck.has("encoder.block.0.weight_v"))
+    return ck.has("decoder.embed.weight") ? "codec (LAC encoder, inverse-STFT decoder)" : "codec (LAC)";
   if (ck.has("embedding.special.MASK")) return "VampNet transformer";
   return "unknown";
 }

@@ -214,6 +214,19 @@ at::Tensor MelLoss::operator()(const at::Tensor& estimate, const at::Tensor& ref
   return total;
 }
 
+at::Tensor log_stft_loss(const at::Tensor& estimate, const at::Tensor& reference, const std::vector<int64_t>& windows) {
+  at::Tensor total = at::zeros({}, estimate.options());
+  for (const int64_t w : windows) {
+    const at::Tensor hann = at::hann_window(w, estimate.options());
+    auto log_mag = [&](const at::Tensor& x) {
+      const at::Tensor padded = at::reflection_pad1d(x, {w / 2, w / 2}).squeeze(1);
+      return at::log10(at::abs(at::stft(padded, w, w / 4, w, hann, false, true, true)).clamp_min(1e-5));
+    };
+    total = total + at::l1_loss(log_mag(estimate), log_mag(reference));
+  }
+  return total;
+}
+
 at::Tensor si_sdr(const at::Tensor& estimate, const at::Tensor& reference) {
   const at::Tensor e = estimate.flatten(1) - estimate.flatten(1).mean(1, true);
   const at::Tensor r = reference.flatten(1) - reference.flatten(1).mean(1, true);

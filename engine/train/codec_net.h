@@ -90,6 +90,13 @@ class CodeRestarter {
 // frequencies, it sees a noise floor in quiet bands (what spectral flatness measures).
 MelLoss metric_mel_loss(int64_t sample_rate, at::Device device);
 
+// L1 between log10 STFT magnitudes (clamped at 1e-5) at these windows (Hann, hop window / 4),
+// summed over windows. At 2048-4096 samples the bins resolve single partials, so a decoder whose
+// overlapping frames disagree in phase (smearing each partial over neighbouring bins, and pitch
+// over neighbouring semitones) pays for it, which no mel band sees.
+at::Tensor log_stft_loss(const at::Tensor& estimate, const at::Tensor& reference,
+                         const std::vector<int64_t>& windows = {4096, 2048});
+
 // Mel filterbank [n_mels, n_fft/2+1] with the HTK mel scale and triangular bands, area-normalized
 // (Slaney) or peak 1.
 at::Tensor mel_filters(int64_t sample_rate, int64_t n_fft, int64_t n_mels, bool area_normalized = true);

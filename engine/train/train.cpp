@@ -229,7 +229,7 @@ void train_codec(const CodecTrainOptions& opt) {
   // The iSTFT decoder is free in its phase: it learns from spectra and the discriminators alone.
   // LAC's decoder without discriminators keeps the waveform through L1 and correlation terms.
   const bool istft = cfg.decoder == "istft";
-  const bool hold_waveform = !istft && !opt.adversarial;
+  const bool hold_waveform = opt.waveform_loss || (!istft && !opt.adversarial);
   const MelLoss metric_mel = metric_mel_loss(cfg.sample_rate, opt.device);
 
   // Discriminators: their own weights and AdamW, saved (and resumed) as <out>.disc.
@@ -254,7 +254,7 @@ void train_codec(const CodecTrainOptions& opt) {
   // Dead codes are restarted only where codebooks train (with --decoder-only: the new stages).
   CodeRestarter restarter(cfg.n_codebooks, cfg.codebook_size, opt.decoder_only ? old_stages : 0);
   run(opt, params, adam, "codec",
-      {"loss", "mel", "metric_mel", "l1", "si_sdr", "commitment", "codebook", "adversarial", "feature_matching",
+      {"loss", "mel", "metric_mel", "stft", "l1", "si_sdr", "commitment", "codebook", "adversarial", "feature_matching",
        "discriminator", "restarted", "grad_norm", "lr"},
       [&](int64_t step, double progress, double lr) {
         const at::Tensor x = data.crops(opt.batch, n, gen).to(opt.device);
@@ -266,10 +266,12 @@ void train_codec(const CodecTrainOptions& opt) {
         const auto out = net.forward(x, nq.to(opt.device));
         const at::Tensor mel_loss = mel(out.audio, x);
         const at::Tensor metric_loss = metric_mel(out.audio, x);
+        const at::Tensor stft = opt.stft_loss ? log_stft_loss(out.audio, x) : at::zeros({}, x.options());
         const at::Tensor l1 = at::l1_loss(out.audio, x);
         const at::Tensor sdr = si_sdr(out.audio, x).mean();
         // DAC's mel and VQ weights; the log-mel distance next to the mel loss.
-        at::Tensor loss = 15.0 * mel_loss + 15.0 * metric_loss + 0.25 * out.commitment_loss + 1.0 * out.codebook_loss;
+        at::Tensor loss = 15.0 * mel_loss + 15.0 * metric_loss + 15.0 * stft + 0.25 * out.commitment_loss +
+                          1.0 * out.codebook_loss;
         // Without discriminators the mel losses alone leave the phase arbitrary (SI-SDR -40 dB
         // after 1000 steps); L1 and a strong correlation term (1 - r) hold it.
         if (hold_waveform) loss = loss + 10.0 * l1 + 100.0 * (1.0 - correlation(out.audio, x).mean());
@@ -296,7 +298,7 @@ void train_codec(const CodecTrainOptions& opt) {
         restarter.count(out.codes);
         int64_t restarted = 0;
         if ((step + 1) % 100 == 0 && progress < 0.6) restarted = restarter.restart(params, out.projected, gen);
-        return std::vector<double>{loss.item<double>(), mel_loss.item<double>(), metric_loss.item<double>(),
+        return std::vector<double>{loss.item<double>(), mel_loss.item<double>(), metric_loss.item<double>(), stft.item<double>(),
                                    l1.item<double>(), sdr.item<double>(), out.commitment_loss.item<double>(),
                                    out.codebook_loss.item<double>(), adv_value, fm_value, d_value,
                                    double(restarted)};
