@@ -75,7 +75,8 @@ const char* kCodecUsage =
     "      [--crop-seconds 0.6] [--quantizer-dropout 0.5]\n"
     "      [--adversarial] multi-period and multi-resolution STFT discriminators (LSGAN, feature matching),\n"
     "      saved as <out>.disc; [--adversarial-after N] steps of reconstruction losses alone first\n"
-    "      [--waveform-loss] L1 and correlation with the input (default only for LAC without discriminators)\n"
+    "      [--correlation-loss] 100 (1 - r) with the input waveform: keeps pitch (default: only for LAC without\n"
+    "      discriminators, with L1)\n"
     "      [--stft-loss] log-magnitude STFT loss at 4096/2048 samples (resolves single partials)\n"
     "      With --init: [--codebooks N] appends RVQ stages to the codec's (the old stages keep their codes);\n"
     "      [--decoder-dim N] widens its decoder (decoding as before until the new channels train);\n"
@@ -88,7 +89,7 @@ int codec(const Args& a) {
   known.insert(known.end(), {"encoder-dim", "decoder-dim", "codebooks", "codebook-size", "codebook-dim",
                              "encoder-rates", "decoder-rates", "crop-seconds", "quantizer-dropout", "decoder-only",
                              "decoder", "decoder-layers", "n-fft", "istft-hop", "adversarial", "adversarial-after",
-                             "waveform-loss", "stft-loss"});
+                             "correlation-loss", "stft-loss"});
   a.allow(known);
   train::CodecTrainOptions o;
   run_options(a, o, 20000, 16, 1e-3);
@@ -112,7 +113,7 @@ int codec(const Args& a) {
   o.decoder_only = a.has("decoder-only");
   o.adversarial = a.has("adversarial");
   o.adversarial_after = a.integer("adversarial-after", 0);
-  o.waveform_loss = a.has("waveform-loss");
+  o.correlation_loss = a.has("correlation-loss");
   o.stft_loss = a.has("stft-loss");
   if (!o.init.empty() && a.has("codebooks")) o.grow_to = o.config.n_codebooks;
   o.new_decoder = !o.init.empty() && a.has("decoder");

@@ -11,6 +11,7 @@
 #include <ATen/Context.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <map>
@@ -229,7 +230,7 @@ void train_codec(const CodecTrainOptions& opt) {
   // The iSTFT decoder is free in its phase: it learns from spectra and the discriminators alone.
   // LAC's decoder without discriminators keeps the waveform through L1 and correlation terms.
   const bool istft = cfg.decoder == "istft";
-  const bool hold_waveform = opt.waveform_loss || (!istft && !opt.adversarial);
+  const bool hold_waveform = !istft && !opt.adversarial;
   const MelLoss metric_mel = metric_mel_loss(cfg.sample_rate, opt.device);
 
   // Discriminators: their own weights and AdamW, saved (and resumed) as <out>.disc.
@@ -238,12 +239,14 @@ void train_codec(const CodecTrainOptions& opt) {
   std::unique_ptr<AdamW> dadam;
   std::unique_ptr<Discriminator> disc;
   if (opt.adversarial) {
-    dparams = std::make_unique<Params>(random_discriminator_checkpoint(DiscriminatorConfig{}, uint64_t(opt.seed)),
-                                       opt.device);
+    // A resumed run keeps the shape its discriminators were made with.
+    const DiscriminatorConfig dcfg =
+        std::filesystem::exists(disc_path) ? discriminator_config(load_checkpoint(disc_path)) : DiscriminatorConfig{};
+    dparams = std::make_unique<Params>(random_discriminator_checkpoint(dcfg, uint64_t(opt.seed)), opt.device);
     dadam = std::make_unique<AdamW>(dparams->trainable(), 0.8, 0.99);
     if (load_training_state(disc_path, *dparams, *dadam))
       std::fprintf(stderr, "codec: resuming the discriminators at step %lld\n", (long long)dadam->steps());
-    disc = std::make_unique<Discriminator>(*dparams, DiscriminatorConfig{});
+    disc = std::make_unique<Discriminator>(*dparams, dcfg);
     std::fprintf(stderr, "codec: discriminators %lld parameters, from step %lld\n", (long long)dparams->count(),
                  (long long)opt.adversarial_after);
   }
@@ -274,7 +277,10 @@ void train_codec(const CodecTrainOptions& opt) {
                           1.0 * out.codebook_loss;
         // Without discriminators the mel losses alone leave the phase arbitrary (SI-SDR -40 dB
         // after 1000 steps); L1 and a strong correlation term (1 - r) hold it.
-        if (hold_waveform) loss = loss + 10.0 * l1 + 100.0 * (1.0 - correlation(out.audio, x).mean());
+        // On the iSTFT decoder the correlation term is what keeps pitch: without it the round trip's
+        // chroma fell to 0.6 (overlapping frames disagree in phase); L1 would also shrink the level.
+        if (hold_waveform) loss = loss + 10.0 * l1;
+        if (hold_waveform || opt.correlation_loss) loss = loss + 100.0 * (1.0 - correlation(out.audio, x).mean());
         double adv_value = 0, fm_value = 0, d_value = 0;
         if (disc && step >= opt.adversarial_after) {
           // One judgement of the real and of the detached generated audio trains D; the

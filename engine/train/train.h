@@ -39,8 +39,10 @@ struct CodecTrainOptions : RunOptions {
   bool adversarial = false;       // discriminators (discriminator.h) with LSGAN and feature-matching
                                   // losses; their weights and optimizer resume from <out>.disc(.state)
   int64_t adversarial_after = 0;  // steps of reconstruction losses alone before the discriminators join
-  bool waveform_loss = false;     // L1 and correlation with the input waveform even with discriminators or
-                                  // an iSTFT decoder (always on for LAC without discriminators)
+  bool correlation_loss = false;  // 100 (1 - r) with the input waveform even with discriminators or an
+                                  // iSTFT decoder: holds the phase, hence the pitch, without pulling the
+                                  // level down as L1 does (L1 and this are always on for LAC without
+                                  // discriminators)
   bool stft_loss = false;         // log-magnitude STFT loss at 4096/2048 (log_stft_loss): pitch-resolving
   bool new_decoder = false;       // --init's decoder replaced by a fresh one of config's family and shape
                                   // (with_decoder): e.g. a LAC codec's tokens with an iSTFT decoder
