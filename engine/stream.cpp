@@ -230,7 +230,9 @@ size_t StreamSampler::run(int64_t n_new, std::vector<uint16_t>& out) {
     for (int k = 0; k < k_in_; ++k) {
       const uint16_t tok = in_tokens_[t * k_in_ + k];
       const bool generate = in_mask_[t * k_in_ + k] != 0 || tok == mask_token;
-      c[0][k][ctx + t] = generate ? 0 : tok;
+      // A masked position keeps its token under the mask: coarse_vamp keeps a window's last
+      // frame whatever the mask says (as the reference does), and then it must be the input's.
+      c[0][k][ctx + t] = tok == mask_token ? 0 : tok;
       m[0][k][ctx + t] = generate ? 1 : 0;
     }
 

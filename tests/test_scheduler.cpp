@@ -168,6 +168,37 @@ START_TEST(test_stream_samplers_share_batches) {
 }
 END_TEST
 
+START_TEST(test_stream_window_edges_keep_input_tokens) {
+  // Like the reference's coarse_vamp, a window with any kept frame keeps its first and last frame
+  // whatever the mask says; those frames must come out as the input's tokens, never as token 0.
+  Models m;
+  vamp::SampleSettings s;
+  s.steps = 2;
+  s.window_frames = 16;
+  s.context_frames = 4;
+  s.c2f_steps = 1;
+  vamp::StreamSampler sampler(m.coarse, m.c2f, s, K, {});
+  at::Generator g = at::make_generator<at::CPUGeneratorImpl>(5);
+  const at::Tensor tok = at::randint(1, 1024, {T, K}, g, at::kLong);  // frame-major, no token 0
+  std::vector<uint16_t> tokens(size_t(T * K)), out;
+  std::vector<uint8_t> mask(size_t(T * K), 1);  // generate everything but every 5th frame
+  for (int64_t t = 0; t < T; ++t)
+    for (int k = 0; k < K; ++k) {
+      tokens[size_t(t * K + k)] = uint16_t(tok[t][k].item<int64_t>());
+      if (t % 5 == 0) mask[size_t(t * K + k)] = 0;
+    }
+  sampler.push(tokens.data(), mask.data(), size_t(T));
+  while (sampler.window_ready()) sampler.pull(out);
+  sampler.drain(out);
+  ck_assert_int_eq(int(out.size()), int(T * K));
+  const int coarse_books = int(m.coarse->transformer()->n_codebooks());
+  for (int64_t last : {int64_t(15), int64_t(31), T - 1})  // the last new frame of each window
+    for (int k = 0; k < coarse_books; ++k)
+      ck_assert_msg(out[size_t(last * K + k)] == tokens[size_t(last * K + k)], "frame %lld codebook %d: %d, input %d",
+                    (long long)last, k, out[size_t(last * K + k)], tokens[size_t(last * K + k)]);
+}
+END_TEST
+
 START_TEST(test_precision_checked) {
   Models m;
   bool threw = false;
@@ -188,6 +219,7 @@ static Suite* scheduler_suite() {
   tcase_add_test(tc, test_groups_and_timeout);
   tcase_add_test(tc, test_cancel_waiting_window);
   tcase_add_test(tc, test_stream_samplers_share_batches);
+  tcase_add_test(tc, test_stream_window_edges_keep_input_tokens);
   tcase_add_test(tc, test_precision_checked);
   suite_add_tcase(s, tc);
   return s;
