@@ -130,9 +130,10 @@ GST_START_TEST(test_sample_equals_engine_vamp_for_one_window) {
   at::Tensor codes = at::zeros({1, K, T}, at::kLong), mask = at::zeros({1, K, T}, at::kLong);
   for (int64_t t = 0; t < T; ++t)
     for (int k = 0; k < K; ++k) {
-      const bool gen = s.mask[t * K + k] != 0;
-      codes[0][k][t] = gen ? 0 : s.tokens[t * K + k];
-      mask[0][k][t] = gen ? 1 : 0;
+      // As the reference: every token under the mask too (coarse_vamp keeps a window's first
+      // and last frame whatever the mask says).
+      codes[0][k][t] = s.tokens[t * K + k];
+      mask[0][k][t] = s.mask[t * K + k] != 0 ? 1 : 0;
     }
   vamp::VampParams p;
   p.coarse.steps = 6;

@@ -250,7 +250,8 @@ START_TEST(test_adversarial_run_saves_and_resumes) {
   vamp::train::train_codec(o);
   for (const char* tail : {"", ".state", ".disc", ".disc.state"})
     ck_assert_msg(std::filesystem::exists(o.out + tail), "%s%s missing", o.out.c_str(), tail);
-  ck_assert_str_eq(vamp::Codec::load(o.out)->config().decoder.c_str(), "istft");
+  const auto trained = vamp::Codec::load(o.out);
+  ck_assert_str_eq(trained->config().decoder.c_str(), "istft");
 
   o.steps = 3;  // resumes at step 2: the codec's and the discriminators' optimizers both continue
   vamp::train::train_codec(o);

@@ -9,8 +9,8 @@
 //   chroma cosine     energy of the 50-5000 Hz bins of a 4096-point STFT, summed over frames and
 //                     folded into 12 pitch classes; cosine of the two vectors;
 //   level             RMS in dB (20 log10(rms + 1e-12)).
-// They compute what shared/tools/audio_metrics.py computes (the reference), in float32 as
-// it does. The MelLoss of codec_net.h is a different, training-time measure (7 scales,
+// They compute what the reference implementation (audio_metrics.py, not in this repo)
+// computes, in float32 as it does. The MelLoss of codec_net.h is a different, training-time measure (7 scales,
 // area-normalized filters).
 #pragma once
 
