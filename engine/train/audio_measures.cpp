@@ -1,6 +1,8 @@
 // audio_measures: the default-model issue's audio measures (see the header).
 #include "audio_measures.h"
 
+#include "codec_net.h"
+
 #include <ATen/core/grad_mode.h>
 
 #include <algorithm>
@@ -28,32 +30,13 @@ at::Tensor magnitude_stft(const at::Tensor& x, int64_t n_fft) {
   return at::abs(at::stft(padded, n_fft, n_fft / 4, n_fft, window, false, true, true));
 }
 
-at::Tensor triangular_mel_filters(int64_t sample_rate, int64_t n_fft, int64_t n_mels) {
-  auto hz_to_mel = [](double f) { return 2595.0 * std::log10(1.0 + f / 700.0); };
-  auto mel_to_hz = [](double m) { return 700.0 * (std::pow(10.0, m / 2595.0) - 1.0); };
-  const int64_t bins = n_fft / 2 + 1;
-  const double top = hz_to_mel(double(sample_rate) / 2.0);
-  std::vector<double> edges;
-  for (int64_t i = 0; i < n_mels + 2; ++i) edges.push_back(mel_to_hz(top * double(i) / double(n_mels + 1)));
-  at::Tensor fb = at::zeros({n_mels, bins});
-  auto acc = fb.accessor<float, 2>();
-  for (int64_t m = 0; m < n_mels; ++m) {
-    const double lo = edges[size_t(m)], mid = edges[size_t(m) + 1], hi = edges[size_t(m) + 2];
-    for (int64_t k = 0; k < bins; ++k) {
-      const double f = double(k) * double(sample_rate) / double(n_fft);
-      acc[m][k] = float(std::max(0.0, std::min((f - lo) / (mid - lo + 1e-9), (hi - f) / (hi - mid + 1e-9))));
-    }
-  }
-  return fb;
-}
-
 double log_mel_distance(const at::Tensor& a, const at::Tensor& b, int64_t sample_rate) {
   at::NoGradGuard no_grad;
   const at::Tensor x = mono(a), y = mono(b);
   const int64_t n = std::min(x.numel(), y.numel());
   double d = 0;
   for (auto [n_fft, n_mels] : {std::pair<int64_t, int64_t>{2048, 80}, {512, 40}, {128, 10}}) {
-    const at::Tensor fb = triangular_mel_filters(sample_rate, n_fft, n_mels);
+    const at::Tensor fb = mel_filters(sample_rate, n_fft, n_mels, /*area_normalized=*/false);
     const at::Tensor A = at::matmul(fb, magnitude_stft(x.narrow(0, 0, n), n_fft));
     const at::Tensor B = at::matmul(fb, magnitude_stft(y.narrow(0, 0, n), n_fft));
     d += (at::log10(A.clamp_min(1e-5)) - at::log10(B.clamp_min(1e-5))).abs().mean().item<double>();

@@ -10,8 +10,8 @@
 //                     folded into 12 pitch classes; cosine of the two vectors;
 //   level             RMS in dB (20 log10(rms + 1e-12)).
 // They compute what the reference implementation (audio_metrics.py, not in this repo)
-// computes, in float32 as it does. The MelLoss of codec_net.h is a different, training-time measure (7 scales,
-// area-normalized filters).
+// computes, in float32 as it does (its mel filters: codec_net.h's mel_filters with peak 1). As a
+// training loss the log-mel distance is codec_net.h's metric_mel_loss.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -23,10 +23,6 @@ namespace vamp::train {
 // |STFT| [n_fft/2+1, frames] of x [N]: periodic Hann, hop n_fft/4, centered (reflect padding,
 // so N must exceed n_fft/2), as torch.stft(center=True).abs().
 at::Tensor magnitude_stft(const at::Tensor& x, int64_t n_fft);
-
-// Triangular mel filters [n_mels, n_fft/2+1], peak 1, HTK mel scale, edges evenly spaced in mel
-// from 0 to sr/2 (no area normalization; unlike codec_net.h's mel_filters).
-at::Tensor triangular_mel_filters(int64_t sample_rate, int64_t n_fft, int64_t n_mels);
 
 // Both signals are cut to the shorter one's length (same start), as the reference does.
 double log_mel_distance(const at::Tensor& a, const at::Tensor& b, int64_t sample_rate);
