@@ -227,8 +227,8 @@ void train_codec(const CodecTrainOptions& opt) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(opt.seed));
   const int64_t n = std::max<int64_t>(1, int64_t(opt.crop_seconds * cfg.sample_rate / cfg.hop_length)) * cfg.hop_length;
 
-  // The iSTFT decoder is free in its phase: it learns from spectra and the discriminators alone.
-  // LAC's decoder without discriminators keeps the waveform through L1 and correlation terms.
+  // LAC's decoder without discriminators keeps the waveform through L1 and correlation terms;
+  // otherwise the correlation term is asked for (--correlation-loss: the iSTFT decoder's pitch).
   const bool istft = cfg.decoder == "istft";
   const bool hold_waveform = !istft && !opt.adversarial;
   const MelLoss metric_mel = metric_mel_loss(cfg.sample_rate, opt.device);
