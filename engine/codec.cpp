@@ -829,7 +829,8 @@ Checkpoint random_codec_checkpoint(const CodecConfig& cfg_in, uint64_t seed) {
   at::NoGradGuard no_grad;
   CodecConfig c = cfg_in;
   auto fail = [](const std::string& m) { throw std::invalid_argument("random_codec_checkpoint: " + m); };
-  if (c.encoder_dim < 1 || c.decoder_dim < 1 || c.encoder_rates.empty() || c.decoder_rates.empty() ||
+  if (c.encoder_dim < 1 || c.decoder_dim < 1 || c.encoder_rates.empty() ||
+      (c.decoder_rates.empty() && c.decoder != "istft") ||
       c.n_codebooks < 1 || c.codebook_size < 1 || c.codebook_dim < 1 || c.sample_rate < 1)
     fail("incomplete config");
   int64_t eh = 1, dh = 1;

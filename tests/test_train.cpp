@@ -225,6 +225,32 @@ START_TEST(test_istft_decoder_swap_trains) {
 }
 END_TEST
 
+// An iSTFT decoder shortened to its first blocks (with_decoder_layers): the kept blocks and the rest
+// of the codec are the trained ones, the codes stay, and blocks cannot be added this way.
+START_TEST(test_istft_decoder_shortens) {
+  vamp::CodecConfig shape = small_codec();
+  shape.decoder = "istft";
+  shape.decoder_dim = 32;
+  shape.decoder_layers = 3;
+  shape.n_fft = 1024;
+  shape.istft_hop = 256;
+  const auto ck = vamp::train::with_decoder(vamp::random_codec_checkpoint(small_codec(), 6), shape, 7);
+  const auto short_ = vamp::train::with_decoder_layers(ck, 2, 7);
+  ck_assert_int_eq(vamp::Codec::from_checkpoint(short_)->config().decoder_layers, 2);
+  ck_assert(!short_.has("decoder.blocks.2.gamma"));
+  for (const auto& [key, t] : short_.tensors) VAMP_ASSERT_EQUAL(t, ck.at(key));
+  const at::Tensor x = plucks(1, 768 * 4);
+  VAMP_ASSERT_EQUAL(vamp::Codec::from_checkpoint(short_)->encode(x), vamp::Codec::from_checkpoint(ck)->encode(x));
+  bool threw = false;
+  try {
+    vamp::train::with_decoder_layers(ck, 3, 7);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  ck_assert(threw);
+}
+END_TEST
+
 // vamp-train codec end to end: an iSTFT-decoder codec trained adversarially for a few steps on a
 // folder of WAVs saves the codec and its discriminators, and a longer run resumes both.
 START_TEST(test_adversarial_run_saves_and_resumes) {
@@ -448,6 +474,7 @@ static Suite* train_suite() {
   tcase_add_test(tc, test_codec_training_lowers_loss_and_resumes);
   tcase_add_test(tc, test_decoder_only_training_keeps_the_codes);
   tcase_add_test(tc, test_istft_decoder_swap_trains);
+  tcase_add_test(tc, test_istft_decoder_shortens);
   tcase_add_test(tc, test_adversarial_run_saves_and_resumes);
   tcase_add_test(tc, test_log_stft_loss);
   tcase_add_test(tc, test_fused_snake_matches_torch_ops);

@@ -80,6 +80,7 @@ const char* kCodecUsage =
     "      [--stft-loss] log-magnitude STFT loss at 4096/2048 samples (resolves single partials)\n"
     "      With --init: [--codebooks N] appends RVQ stages to the codec's (the old stages keep their codes);\n"
     "      [--decoder-dim N] widens its decoder (decoding as before until the new channels train);\n"
+    "      [--decoder-layers N] keeps the first N blocks of its iSTFT decoder (a smaller one to fine-tune);\n"
     "      [--decoder istft ...] replaces its decoder by a fresh one (encoder, codebooks and tokens kept)\n"
     "      [--decoder-only] trains the decoder (and appended stages) alone: the tokens do not change, so\n"
     "      coarse (and, without new stages, c2f) models trained on this codec stay valid";
@@ -118,6 +119,7 @@ int codec(const Args& a) {
   if (!o.init.empty() && a.has("codebooks")) o.grow_to = o.config.n_codebooks;
   o.new_decoder = !o.init.empty() && a.has("decoder");
   if (!o.init.empty() && a.has("decoder-dim") && !o.new_decoder) o.widen_to = o.config.decoder_dim;
+  if (!o.init.empty() && a.has("decoder-layers") && !o.new_decoder) o.shorten_to = a.integer("decoder-layers", 0);
   if (o.decoder_only && o.init.empty()) throw Usage("--decoder-only needs --init: a trained encoder to keep");
   train::train_codec(o);
   return 0;

@@ -108,6 +108,19 @@ Checkpoint with_decoder(const Checkpoint& ck, const CodecConfig& shape, uint64_t
   return fresh;
 }
 
+Checkpoint with_decoder_layers(const Checkpoint& ck, int64_t n, uint64_t seed) {
+  CodecConfig cfg = Codec::from_checkpoint(ck)->config();
+  if (cfg.decoder != "istft") throw std::invalid_argument("--decoder-layers shortens iSTFT decoders only");
+  if (n < 1 || n >= cfg.decoder_layers)
+    throw std::invalid_argument("--decoder-layers " + std::to_string(n) + ": the --init codec's decoder has " +
+                                std::to_string(cfg.decoder_layers) + " (blocks can be dropped, not added)");
+  cfg.decoder_layers = n;
+  Checkpoint short_ = random_codec_checkpoint(cfg, seed);
+  for (auto& [key, t] : short_.tensors) t = ck.at(key, t.sizes());
+  short_.path = ck.path;
+  return short_;
+}
+
 Checkpoint with_transformer_codebooks(const Checkpoint& ck, const Checkpoint& fresh) {
   const int64_t c_old = ck.kwarg_int("n_codebooks"), c_new = fresh.kwarg_int("n_codebooks");
   const int64_t cond = ck.kwarg_int("n_conditioning_codebooks");
@@ -201,6 +214,7 @@ void train_codec(const CodecTrainOptions& opt) {
   if (opt.new_decoder) init = with_decoder(init, opt.config, uint64_t(opt.seed));
   if (opt.widen_to > Codec::from_checkpoint(init)->config().decoder_dim)
     init = with_decoder_dim(init, opt.widen_to, uint64_t(opt.seed));
+  if (opt.shorten_to > 0) init = with_decoder_layers(init, opt.shorten_to, uint64_t(opt.seed));
   init.metadata = py_dict({{"kwargs", init.kwargs}, {"trained_by", py_str("vamp-train codec")}});
   // The inference loader validates the layout and derives the shape before any time is spent.
   const CodecConfig cfg = Codec::from_checkpoint(init)->config();

@@ -36,6 +36,8 @@ struct CodecTrainOptions : RunOptions {
                                   // decoder and the new stages)
   int64_t widen_to = 0;           // > the --init codec's decoder_dim: its decoder widened to this
                                   // (with_decoder_dim), the encoder and codebooks untouched
+  int64_t shorten_to = 0;         // > 0: the --init codec's iSTFT decoder keeps its first this many
+                                  // ConvNeXt blocks (with_decoder_layers), to fine-tune a smaller one
   bool adversarial = false;       // discriminators (discriminator.h) with LSGAN and feature-matching
                                   // losses; their weights and optimizer resume from <out>.disc(.state)
   int64_t adversarial_after = 0;  // steps of reconstruction losses alone before the discriminators join
@@ -73,6 +75,11 @@ Checkpoint with_decoder_dim(const Checkpoint& ck, int64_t dim, uint64_t seed);
 // A codec checkpoint with the encoder and quantizer of `ck` and a fresh decoder of `shape`'s family
 // and size (decoder, decoder_dim, decoder_rates or decoder_layers/n_fft/istft_hop); the tokens stay.
 Checkpoint with_decoder(const Checkpoint& ck, const CodecConfig& shape, uint64_t seed);
+
+// A codec checkpoint whose iSTFT decoder keeps only its first n ConvNeXt blocks (the rest of the
+// codec copied): a smaller decoder that starts from the trained one. Throws unless n is below the
+// codec's count.
+Checkpoint with_decoder_layers(const Checkpoint& ck, int64_t n, uint64_t seed);
 
 // A transformer checkpoint (c2f) grown to the codebooks of `fresh`, a random checkpoint of the
 // larger model: every weight comes from `ck` except what the new codebooks need. Their input
