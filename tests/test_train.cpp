@@ -308,6 +308,18 @@ START_TEST(test_log_stft_loss) {
 }
 END_TEST
 
+// The level loss prices loudness in units of 10 dB: 3 dB quiet costs 0.3 whatever the signal, and
+// the same power with other content (a different noise) costs little.
+START_TEST(test_level_loss) {
+  at::manual_seed(4);
+  const at::Tensor noise = at::randn({2, 1, 44100}).mul_(0.1);
+  const double quiet = vamp::train::level_loss(noise * std::pow(10.0, -3.0 / 20), noise).item<double>();
+  ck_assert_msg(std::abs(quiet - 0.3) < 1e-4, "3 dB quiet: %g", quiet);
+  const double other = vamp::train::level_loss(at::randn({2, 1, 44100}).mul_(0.1), noise).item<double>();
+  ck_assert_msg(other < 0.05, "other noise of the same power: %g", other);
+}
+END_TEST
+
 START_TEST(test_decoder_widens_and_decodes_the_same) {
   at::set_num_threads(2);
   const auto ck = vamp::random_codec_checkpoint(small_codec(), 3);
@@ -477,6 +489,7 @@ static Suite* train_suite() {
   tcase_add_test(tc, test_istft_decoder_shortens);
   tcase_add_test(tc, test_adversarial_run_saves_and_resumes);
   tcase_add_test(tc, test_log_stft_loss);
+  tcase_add_test(tc, test_level_loss);
   tcase_add_test(tc, test_fused_snake_matches_torch_ops);
   tcase_add_test(tc, test_c2f_grows_with_the_codec);
   tcase_add_test(tc, test_decoder_widens_and_decodes_the_same);

@@ -74,10 +74,12 @@ const char* kCodecUsage =
     "      [--decoder-dim 384] [--decoder-layers 8] [--n-fft 1536] [--istft-hop 384]\n"
     "      [--crop-seconds 0.6] [--quantizer-dropout 0.5]\n"
     "      [--adversarial] multi-period and multi-resolution STFT discriminators (LSGAN, feature matching),\n"
-    "      saved as <out>.disc; [--adversarial-after N] steps of reconstruction losses alone first\n"
+    "      saved as <out>.disc (a new run from --init starts them from <init>.disc when there is one);\n"
+    "      [--adversarial-after N] steps of reconstruction losses alone first\n"
     "      [--correlation-loss] 100 (1 - r) with the input waveform: keeps pitch (default: only for LAC without\n"
     "      discriminators, with L1)\n"
     "      [--stft-loss] log-magnitude STFT loss at 4096/2048 samples (resolves single partials)\n"
+    "      [--level-loss] log frame-energy loss (the log-magnitude losses alone leave the output quiet)\n"
     "      With --init: [--codebooks N] appends RVQ stages to the codec's (the old stages keep their codes);\n"
     "      [--decoder-dim N] widens its decoder (decoding as before until the new channels train);\n"
     "      [--decoder-layers N] keeps the first N blocks of its iSTFT decoder (a smaller one to fine-tune);\n"
@@ -90,7 +92,7 @@ int codec(const Args& a) {
   known.insert(known.end(), {"encoder-dim", "decoder-dim", "codebooks", "codebook-size", "codebook-dim",
                              "encoder-rates", "decoder-rates", "crop-seconds", "quantizer-dropout", "decoder-only",
                              "decoder", "decoder-layers", "n-fft", "istft-hop", "adversarial", "adversarial-after",
-                             "correlation-loss", "stft-loss"});
+                             "correlation-loss", "stft-loss", "level-loss"});
   a.allow(known);
   train::CodecTrainOptions o;
   run_options(a, o, 20000, 16, 1e-3);
@@ -116,6 +118,7 @@ int codec(const Args& a) {
   o.adversarial_after = a.integer("adversarial-after", 0);
   o.correlation_loss = a.has("correlation-loss");
   o.stft_loss = a.has("stft-loss");
+  o.level_loss = a.has("level-loss");
   if (!o.init.empty() && a.has("codebooks")) o.grow_to = o.config.n_codebooks;
   o.new_decoder = !o.init.empty() && a.has("decoder");
   if (!o.init.empty() && a.has("decoder-dim") && !o.new_decoder) o.widen_to = o.config.decoder_dim;

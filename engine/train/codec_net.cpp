@@ -227,6 +227,13 @@ at::Tensor log_stft_loss(const at::Tensor& estimate, const at::Tensor& reference
   return total;
 }
 
+at::Tensor level_loss(const at::Tensor& estimate, const at::Tensor& reference, int64_t window) {
+  auto log_energy = [&](const at::Tensor& x) {
+    return at::log10(at::avg_pool1d(x.pow(2), {window}, {window / 4}).clamp_min(1e-8));
+  };
+  return at::l1_loss(log_energy(estimate), log_energy(reference));
+}
+
 at::Tensor si_sdr(const at::Tensor& estimate, const at::Tensor& reference) {
   const at::Tensor e = estimate.flatten(1) - estimate.flatten(1).mean(1, true);
   const at::Tensor r = reference.flatten(1) - reference.flatten(1).mean(1, true);

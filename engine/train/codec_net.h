@@ -97,6 +97,12 @@ MelLoss metric_mel_loss(int64_t sample_rate, at::Device device);
 at::Tensor log_stft_loss(const at::Tensor& estimate, const at::Tensor& reference,
                          const std::vector<int64_t>& windows = {4096, 2048});
 
+// L1 between log10 frame energies (mean square over `window` samples, hop window / 4, floored at
+// -80 dB): 1 is 10 dB. The log-magnitude losses above take the median of what the decoder cannot
+// know (fine detail) and so undershoot the mean power; a round trip came out 2 dB quiet, its
+// variations 5 dB. This term prices the loudness itself.
+at::Tensor level_loss(const at::Tensor& estimate, const at::Tensor& reference, int64_t window = 2048);
+
 // Mel filterbank [n_mels, n_fft/2+1] with the HTK mel scale and triangular bands, area-normalized
 // (Slaney) or peak 1.
 at::Tensor mel_filters(int64_t sample_rate, int64_t n_fft, int64_t n_mels, bool area_normalized = true);

@@ -247,19 +247,29 @@ void train_codec(const CodecTrainOptions& opt) {
   const bool hold_waveform = !istft && !opt.adversarial;
   const MelLoss metric_mel = metric_mel_loss(cfg.sample_rate, opt.device);
 
-  // Discriminators: their own weights and AdamW, saved (and resumed) as <out>.disc.
+  // Discriminators: their own weights and AdamW, saved (and resumed) as <out>.disc. A new run
+  // from --init starts them from <init>.disc when that exists: a fine-tuned decoder then meets
+  // trained critics, not random ones whose first judgements would pull it anywhere.
   const std::string disc_path = opt.out + ".disc";
+  const std::string init_disc = opt.init.empty() ? "" : opt.init + ".disc";
   std::unique_ptr<Params> dparams;
   std::unique_ptr<AdamW> dadam;
   std::unique_ptr<Discriminator> disc;
   if (opt.adversarial) {
     // A resumed run keeps the shape its discriminators were made with.
-    const DiscriminatorConfig dcfg =
-        std::filesystem::exists(disc_path) ? discriminator_config(load_checkpoint(disc_path)) : DiscriminatorConfig{};
+    const bool resuming = std::filesystem::exists(disc_path);
+    const bool from_init = !resuming && !init_disc.empty() && std::filesystem::exists(init_disc);
+    const DiscriminatorConfig dcfg = resuming    ? discriminator_config(load_checkpoint(disc_path))
+                                     : from_init ? discriminator_config(load_checkpoint(init_disc))
+                                                 : DiscriminatorConfig{};
     dparams = std::make_unique<Params>(random_discriminator_checkpoint(dcfg, uint64_t(opt.seed)), opt.device);
     dadam = std::make_unique<AdamW>(dparams->trainable(), 0.8, 0.99);
     if (load_training_state(disc_path, *dparams, *dadam))
       std::fprintf(stderr, "codec: resuming the discriminators at step %lld\n", (long long)dadam->steps());
+    if (from_init) {
+      dparams->assign(load_checkpoint(init_disc));
+      std::fprintf(stderr, "codec: discriminators from %s\n", init_disc.c_str());
+    }
     disc = std::make_unique<Discriminator>(*dparams, dcfg);
     std::fprintf(stderr, "codec: discriminators %lld parameters, from step %lld\n", (long long)dparams->count(),
                  (long long)opt.adversarial_after);
@@ -271,7 +281,7 @@ void train_codec(const CodecTrainOptions& opt) {
   // Dead codes are restarted only where codebooks train (with --decoder-only: the new stages).
   CodeRestarter restarter(cfg.n_codebooks, cfg.codebook_size, opt.decoder_only ? old_stages : 0);
   run(opt, params, adam, "codec",
-      {"loss", "mel", "metric_mel", "stft", "l1", "si_sdr", "commitment", "codebook", "adversarial", "feature_matching",
+      {"loss", "mel", "metric_mel", "stft", "level", "l1", "si_sdr", "commitment", "codebook", "adversarial", "feature_matching",
        "discriminator", "restarted", "grad_norm", "lr"},
       [&](int64_t step, double progress, double lr) {
         const at::Tensor x = data.crops(opt.batch, n, gen).to(opt.device);
@@ -284,10 +294,11 @@ void train_codec(const CodecTrainOptions& opt) {
         const at::Tensor mel_loss = mel(out.audio, x);
         const at::Tensor metric_loss = metric_mel(out.audio, x);
         const at::Tensor stft = opt.stft_loss ? log_stft_loss(out.audio, x) : at::zeros({}, x.options());
+        const at::Tensor level = opt.level_loss ? level_loss(out.audio, x) : at::zeros({}, x.options());
         const at::Tensor l1 = at::l1_loss(out.audio, x);
         const at::Tensor sdr = si_sdr(out.audio, x).mean();
         // DAC's mel and VQ weights; the log-mel distance next to the mel loss.
-        at::Tensor loss = 15.0 * mel_loss + 15.0 * metric_loss + 15.0 * stft + 0.25 * out.commitment_loss +
+        at::Tensor loss = 15.0 * mel_loss + 15.0 * metric_loss + 15.0 * stft + 15.0 * level + 0.25 * out.commitment_loss +
                           1.0 * out.codebook_loss;
         // Without discriminators the mel losses alone leave the phase arbitrary (SI-SDR -40 dB
         // after 1000 steps); L1 and a strong correlation term (1 - r) hold it.
@@ -319,7 +330,7 @@ void train_codec(const CodecTrainOptions& opt) {
         int64_t restarted = 0;
         if ((step + 1) % 100 == 0 && progress < 0.6) restarted = restarter.restart(params, out.projected, gen);
         return std::vector<double>{loss.item<double>(), mel_loss.item<double>(), metric_loss.item<double>(), stft.item<double>(),
-                                   l1.item<double>(), sdr.item<double>(), out.commitment_loss.item<double>(),
+                                   level.item<double>(), l1.item<double>(), sdr.item<double>(), out.commitment_loss.item<double>(),
                                    out.codebook_loss.item<double>(), adv_value, fm_value, d_value,
                                    double(restarted)};
       },

@@ -46,6 +46,7 @@ struct CodecTrainOptions : RunOptions {
                                   // level down as L1 does (L1 and this are always on for LAC without
                                   // discriminators)
   bool stft_loss = false;         // log-magnitude STFT loss at 4096/2048 (log_stft_loss): pitch-resolving
+  bool level_loss = false;        // log frame-energy loss (level_loss): the output as loud as the input
   bool new_decoder = false;       // --init's decoder replaced by a fresh one of config's family and shape
                                   // (with_decoder): e.g. a LAC codec's tokens with an iSTFT decoder
 };
