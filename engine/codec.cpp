@@ -5,6 +5,7 @@
 // its input is a temporary, which halves the activation memory of the decoder's MRF blocks.
 #include "codec.h"
 
+#include "cpu_budget.h"
 #include "istft_decoder.h"
 #include "snake.h"
 #include "zip.h"
@@ -649,6 +650,7 @@ std::shared_ptr<Codec> Codec::from_checkpoint(const Checkpoint& ck, at::Device d
 
 at::Tensor Codec::encoder_latent(const at::Tensor& audio) const {
   at::NoGradGuard no_grad;
+  const CpuTurn turn(device_.is_cpu());
   if (audio.dim() != 3 || audio.size(1) != 1)
     throw std::invalid_argument("codec encode: expected audio [B,1,N], got " + shape_str(audio.sizes()));
   if (audio.size(2) == 0 || audio.size(2) % config_.hop_length != 0)
@@ -667,6 +669,7 @@ at::Tensor Codec::encoder_latent(const at::Tensor& audio) const {
 
 Codec::Quantized Codec::quantize(const at::Tensor& latent) const {
   at::NoGradGuard no_grad;
+  const CpuTurn turn(device_.is_cpu());
   if (latent.dim() != 3 || latent.size(1) != config_.latent_dim)
     throw std::invalid_argument("codec quantize: expected latent [B," + std::to_string(config_.latent_dim) +
                                 ",T], got " + shape_str(latent.sizes()));
@@ -697,6 +700,7 @@ at::Tensor Codec::encode(const at::Tensor& audio) const { return quantize(encode
 
 at::Tensor Codec::from_codes(const at::Tensor& codes_in) const {
   at::NoGradGuard no_grad;
+  const CpuTurn turn(device_.is_cpu());
   if (codes_in.dim() != 3)
     throw std::invalid_argument("codec decode: expected codes [B,k,T], got " + shape_str(codes_in.sizes()));
   const int64_t k = codes_in.size(1);
@@ -724,6 +728,7 @@ at::Tensor Codec::from_codes(const at::Tensor& codes_in) const {
 
 at::Tensor Codec::decode_latent(const at::Tensor& z) const {
   at::NoGradGuard no_grad;
+  const CpuTurn turn(device_.is_cpu());
   if (z.dim() != 3 || z.size(1) != config_.latent_dim)
     throw std::invalid_argument("codec decode: expected latent [B," + std::to_string(config_.latent_dim) +
                                 ",T], got " + shape_str(z.sizes()));

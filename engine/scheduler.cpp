@@ -88,8 +88,7 @@ std::shared_ptr<Scheduler> Scheduler::shared(const std::shared_ptr<TransformerMo
 
 Scheduler::Scheduler(std::shared_ptr<TransformerModel> coarse, std::shared_ptr<TransformerModel> c2f,
                      std::string precision)
-    : coarse_(std::move(coarse)), c2f_(std::move(c2f)), precision_(std::move(precision)),
-      threads_(at::get_num_threads()) {
+    : coarse_(std::move(coarse)), c2f_(std::move(c2f)), precision_(std::move(precision)) {
   worker_ = std::thread([this] { work(); });
 }
 
@@ -144,7 +143,6 @@ void Scheduler::cancel(const void* owner) {
 }
 
 void Scheduler::work() {
-  if (threads_ > 0) at::set_num_threads(threads_);  // thread counts are per thread with OpenMP
   std::unique_lock<std::mutex> guard(lock_);
   while (true) {
     wake_.wait(guard, [&] { return stop_ || !queue_.empty(); });

@@ -101,7 +101,6 @@ class Scheduler {
 
   std::shared_ptr<TransformerModel> coarse_, c2f_;
   std::string precision_;
-  int threads_ = 0;
   mutable std::mutex lock_;
   std::condition_variable wake_;  // worker: new work or stop
   std::condition_variable done_;  // submitters: a job finished or was cancelled

@@ -1,6 +1,8 @@
 // transformer: VampNet forward pass (vampnet-reference.md section 2.4), fp32, weights folded at load.
 #include "transformer.h"
 
+#include "cpu_budget.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
@@ -376,6 +378,7 @@ at::Tensor Transformer::attention(const at::Tensor& qkv, const at::Tensor& bias,
 
 at::Tensor Transformer::forward(const at::Tensor& codes, Trace* tr) const {
   at::NoGradGuard no_grad;
+  const CpuTurn turn(device_.is_cpu());
   check_codes(codes);
   at::Tensor in = codes.to(device_);
   if (precision_ != Precision::FP32) return forward_lowp(in, tr);

@@ -37,10 +37,6 @@ std::string default_model_path(const std::string& file) {
   return std::string(dir && *dir ? dir : VAMP_DEFAULT_MODEL_DIR) + "/" + file;
 }
 
-void set_cpu_threads(int threads) {
-  if (threads > 0 && at::get_num_threads() != threads) at::set_num_threads(threads);
-}
-
 std::string resolve_device(const std::string& device) {
   const bool cuda = at::hasCUDA();
   if (device.empty() || device == "auto") return cuda ? "cuda" : "cpu";

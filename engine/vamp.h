@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_budget.h"  // set_cpu_threads, cpu_cores: the CPU thread budget
 #include "precision.h"
 
 namespace vamp {
@@ -21,9 +22,6 @@ class Transformer;
 // (e.g. a folder holding the released codec.pth, coarse.pth, c2f.pth), else our small trained set
 // (models/default). Callers use it when no model path is given.
 std::string default_model_path(const std::string& file);
-
-// Picks the torch threads for CPU work (0 = leave torch's default). Call before heavy work.
-void set_cpu_threads(int threads);
 
 // "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:N". Throws on anything else or on
 // a CUDA device this build or machine does not have.

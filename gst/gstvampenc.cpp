@@ -135,7 +135,9 @@ gst_vamp_enc_class_init (GstVampEncClass * klass)
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
-          "CPU threads for the codec (0 = torch's default: all cores)", 0, 1024, DEFAULT_THREADS,
+          "CPU threads of the engine, one budget shared by every vamp element of the process: "
+          "their computations take turns, each with all of it (0 = keep the budget; default: "
+          "every core this process may use)", 0, 1024, DEFAULT_THREADS,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property (gobject_class, PROP_PRECISION,
       g_param_spec_string ("precision", "Precision",

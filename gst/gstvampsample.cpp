@@ -267,7 +267,9 @@ gst_vamp_sample_class_init (GstVampSampleClass * klass)
           MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
-          "CPU threads for the transformers (0 = torch's default: all cores)", 0, 1024,
+          "CPU threads of the engine, one budget shared by every vamp element of the process: "
+          "their computations take turns, each with all of it (0 = keep the budget; default: "
+          "every core this process may use)", 0, 1024,
           DEFAULT_THREADS, MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_MAX_BATCH,
       g_param_spec_int ("max-batch", "Max batch",
@@ -556,7 +558,8 @@ gst_vamp_sample_load_models (GstVampSample * self)
   }
   std::string current = codec;
   try {
-    vamp::set_cpu_threads (threads);
+    GST_DEBUG_OBJECT (self, "CPU thread budget %d (%d cores usable)",
+        vamp::set_cpu_threads (threads), vamp::cpu_cores ());
     priv->codec = vamp_context_codec (GST_ELEMENT (self), codec, device);
     current = coarse;
     priv->coarse = vamp_context_transformer (GST_ELEMENT (self), coarse, priv->codec, device,

@@ -167,7 +167,8 @@ vamp_element_open_codec (GstElement * element, const gchar * model, const gchar 
   }
   std::shared_ptr < vamp::CodecModel > m;
   try {
-    vamp::set_cpu_threads (threads);
+    GST_DEBUG_OBJECT (element, "CPU thread budget %d (%d cores usable)",
+        vamp::set_cpu_threads (threads), vamp::cpu_cores ());
     m = vamp_context_codec (element, path, device ? device : "auto", p);
   } catch (const std::exception & e) {
     GST_ELEMENT_ERROR (element, RESOURCE, OPEN_READ, ("Could not load codec model \"%s\".",

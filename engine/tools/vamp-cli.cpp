@@ -1,6 +1,7 @@
 // vamp-cli: the engine on the command line. The interface of each command is fixed (tests and
 // pipelines rely on it). Exit codes: 0 success, 1 error (bad file, bad checkpoint), 2 usage.
 #include "checkpoint.h"
+#include "cpu_budget.h"
 #include "tools/cli.h"
 
 #include <ATen/Parallel.h>
@@ -46,7 +47,8 @@ std::vector<Command> all_commands() {
 void print_usage(const std::vector<Command>& cmds) {
   std::cerr << "usage:\n";
   for (const auto& c : cmds) std::cerr << "  " << c.usage << "\n";
-  std::cerr << "common options: --threads N (torch CPU threads; default: all cores)\n"
+  std::cerr << "common options: --threads N (CPU threads; default: every core this process may\n"
+               "  use, its affinity capped by its cgroup quota)\n"
                "                --precision fp32|bf16|int8|auto (encode, decode, logits, generate, vamp;\n"
                "                default fp32 = exact; int8 is the transformer's, the codec takes bf16)\n";
 }
@@ -66,7 +68,8 @@ int main(int argc, char** argv) {
     if (name != c.name) continue;
     try {
       Args args(argc - 1, argv + 1);
-      if (args.has("threads")) at::set_num_threads(int(args.integer("threads")));
+      // --threads N, default every core this process may use (cpu_budget.h).
+      at::set_num_threads(vamp::set_cpu_threads(int(args.integer("threads", 0))));
       return c.run(args);
     } catch (const Usage& e) {
       std::cerr << "vamp-cli " << name << ": " << e.what() << "\nusage: " << c.usage << "\n";

@@ -308,7 +308,8 @@ int main(int argc, char** argv) {
     if (name != c.name) continue;
     try {
       Args args(argc - 1, argv + 1);
-      at::set_num_threads(int(args.integer("threads", at::get_num_threads())));
+      // --threads N, default every core this process may use (cpu_budget.h).
+      at::set_num_threads(vamp::set_cpu_threads(int(args.integer("threads", 0))));
       return c.run(args);
     } catch (const Usage& e) {
       std::cerr << "vamp-train " << name << ": " << e.what() << "\nusage: " << c.usage << "\n";
@@ -321,6 +322,7 @@ int main(int argc, char** argv) {
   std::cerr << "usage:\n";
   for (size_t i = 0; i < cmds.size(); ++i)  // coarse and c2f share one text
     if (i == 0 || cmds[i].usage != cmds[i - 1].usage) std::cerr << "  " << cmds[i].usage << "\n";
-  std::cerr << "common option: --threads N (torch CPU threads; default: all cores)\n";
+  std::cerr << "common option: --threads N (CPU threads; default: every core this process may\n"
+               "  use, its affinity capped by its cgroup quota)\n";
   return 2;
 }

@@ -1,0 +1,101 @@
+// cpu_budget: the thread budget and the CPU turns (see the header).
+#include "cpu_budget.h"
+
+#include <ATen/Parallel.h>
+#include <sched.h>
+
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <fstream>
+#include <mutex>
+#include <string>
+
+namespace vamp {
+
+namespace {
+
+// The CPU quota of this process's cgroup in cores (rounded up), or 0 when there is none.
+int cgroup_quota_cores() {
+  std::string group;  // "0::/some/path" (v2)
+  std::ifstream self("/proc/self/cgroup");
+  for (std::string line; std::getline(self, line);)
+    if (line.rfind("0::", 0) == 0) group = line.substr(3);
+  auto cores = [](double quota, double period) { return quota > 0 && period > 0 ? int(std::ceil(quota / period)) : 0; };
+  for (const std::string& dir : {"/sys/fs/cgroup" + group, std::string("/sys/fs/cgroup")}) {
+    std::ifstream max(dir + "/cpu.max");  // "max 100000" or "<quota> <period>"
+    std::string quota;
+    double period = 0;
+    if (max >> quota >> period) return quota == "max" ? 0 : cores(std::stod(quota), period);
+  }
+  std::ifstream q("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), p("/sys/fs/cgroup/cpu/cpu.cfs_period_us");
+  double quota = 0, period = 0;
+  if (q >> quota && p >> period) return cores(quota, period);
+  return 0;
+}
+
+std::atomic<int> budget{0};  // 0: cpu_cores()
+
+struct Turns {
+  std::mutex lock;
+  std::condition_variable next_up;
+  uint64_t issued = 0, serving = 0;  // tickets: FIFO, so a short decode is not starved by a sampler
+};
+
+Turns& turns() {
+  static Turns t;
+  return t;
+}
+
+thread_local int held = 0;  // turns this thread holds (nested)
+
+}  // namespace
+
+int cpu_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  int cores = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+  const int quota = cgroup_quota_cores();
+  if (quota > 0 && quota < cores) cores = quota;
+  return cores > 0 ? cores : 1;
+}
+
+int cpu_threads() {
+  int b = budget.load();
+  if (b == 0) {  // first use: the cores of the thread that asks, once
+    const int cores = cpu_cores();
+    b = budget.compare_exchange_strong(b, cores) ? cores : b;
+  }
+  return b;
+}
+
+int set_cpu_threads(int threads) {
+  if (threads > 0) budget.store(threads);
+  return cpu_threads();
+}
+
+CpuTurn::CpuTurn(bool on_cpu) {
+  if (!on_cpu) return;
+  counted_ = true;
+  if (held++ > 0) return;
+  Turns& t = turns();
+  std::unique_lock<std::mutex> guard(t.lock);
+  const uint64_t ticket = t.issued++;
+  t.next_up.wait(guard, [&] { return t.serving == ticket; });
+  guard.unlock();
+  const int n = cpu_threads();
+  if (at::get_num_threads() != n) at::set_num_threads(n);
+}
+
+CpuTurn::~CpuTurn() {
+  if (!counted_ || --held > 0) return;
+  Turns& t = turns();
+  {
+    std::lock_guard<std::mutex> guard(t.lock);
+    ++t.serving;
+  }
+  t.next_up.notify_all();
+}
+
+}  // namespace vamp
