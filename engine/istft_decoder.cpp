@@ -40,8 +40,10 @@ at::Tensor istft_decode(const TensorLookup& w, const IstftShape& s, const at::Te
   // [B, T, S * 2F] -> S spectrum frames per token frame: [B, 2F, T * S].
   const int64_t B = x.size(0), frames = x.size(1) * s.frames_per_token(), F = s.bins();
   x = x.reshape({B, frames, 2 * F}).transpose(1, 2);
-  // exp keeps quiet bins truly quiet (no noise floor); the clamp only stops a runaway start.
-  const at::Tensor mag = at::exp(x.narrow(1, 0, F)).clamp_max(1e2);
+  // exp keeps quiet bins truly quiet (no noise floor). The clamp only stops a runaway start: a
+  // full-scale sine peaks at n_fft / 4 (384 at n_fft 1536), so a bound near that would clip loud
+  // partials (1e2 did: round trips 2 dB quiet on recorded music).
+  const at::Tensor mag = at::exp(x.narrow(1, 0, F)).clamp_max(1e4);
   const at::Tensor phase = x.narrow(1, F, F);
   const at::Tensor spec = at::complex(mag * at::cos(phase), mag * at::sin(phase));
   const at::Tensor window = at::hann_window(s.n_fft, z.options().dtype(mag.scalar_type()));
