@@ -3,7 +3,13 @@
 #include "pickle.h"
 #include "zip.h"
 
-#include <set>
+#include <ATen/Parallel.h>
+#include <c10/util/accumulate.h>
+#include <c10/util/strides.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <sstream>
 
 namespace vamp {
@@ -90,7 +96,9 @@ const at::Tensor& Checkpoint::at(const std::string& key) const {
   build_index();
   auto it = index_.find(key);
   if (it == index_.end()) fail("missing key '" + key + "' in state_dict");
-  return tensors[it->second].second;
+  const at::Tensor& t = tensors[it->second].second;
+  if (!t.defined()) fail("key '" + key + "' was already taken from the state_dict");
+  return t;
 }
 
 const at::Tensor& Checkpoint::at(const std::string& key, c10::IntArrayRef shape) const {
@@ -101,6 +109,11 @@ const at::Tensor& Checkpoint::at(const std::string& key, c10::IntArrayRef shape)
     fail(o.str());
   }
   return t;
+}
+
+at::Tensor Checkpoint::take(const std::string& key, c10::IntArrayRef shape) {
+  at(key, shape);
+  return std::move(tensors[index_.at(key)].second);
 }
 
 std::vector<std::string> Checkpoint::keys_with_prefix(const std::string& prefix) const {
@@ -150,10 +163,93 @@ std::vector<int64_t> Checkpoint::kwarg_int_list(const std::string& name) const {
 
 // --- reading --------------------------------------------------------------------------------
 
+namespace {
+
+// A storage's bytes inside a mapped checkpoint file, and their (verified) CRC-32.
+struct MappedBytes {
+  std::shared_ptr<zip::Mapping> map;
+  uint8_t* data;
+  size_t size;
+  uint32_t crc;
+};
+
+// When a storage dies, the pages wholly inside it leave this process at once (the rest of the file
+// may stay mapped for other tensors); being dead, it loses nothing, copy-on-write pages included.
+void release_mapped(void* ctx) {
+  auto* m = static_cast<MappedBytes*>(ctx);
+  const auto page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (uintptr_t(m->data) + page - 1) / page * page;
+  const uintptr_t end = (uintptr_t(m->data) + m->size) / page * page;
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  delete m;
+}
+
+at::Tensor over_mapping(const zip::Reader& zip, const zip::Entry& e, at::ScalarType dtype, int64_t numel) {
+  uint8_t* data = zip.data(e);
+  c10::DataPtr ptr(data, new MappedBytes{zip.mapping(), data, e.size, e.crc}, &release_mapped, at::Device(at::kCPU));
+  c10::Storage storage(c10::Storage::use_byte_size_t(), e.size, std::move(ptr), nullptr, false);
+  return at::empty({0}, at::TensorOptions().dtype(dtype)).set_(storage, 0, {numel}, {1});
+}
+
+// The file bytes under t, or nullptr when t owns its memory.
+const MappedBytes* mapped_bytes(const at::Tensor& t) {
+  if (!t.defined() || !t.has_storage() || t.storage().data_ptr().get_deleter() != &release_mapped) return nullptr;
+  return static_cast<const MappedBytes*>(t.storage().data_ptr().get_context());
+}
+
+// An anonymous mapping (empty_weight's).
+struct Region {
+  void* base;
+  size_t size;
+};
+
+void unmap_region(void* ctx) {
+  auto* r = static_cast<Region*>(ctx);
+  munmap(r->base, r->size);
+  delete r;
+}
+
+}  // namespace
+
+at::Tensor empty_weight(c10::IntArrayRef sizes, at::ScalarType dtype) {
+  constexpr size_t kHuge = size_t(2) << 20;
+  const size_t bytes = size_t(c10::multiply_integers(sizes)) * c10::elementSize(dtype);
+  if (bytes < kHuge) return at::empty(sizes, at::TensorOptions().dtype(dtype));
+  // Map one huge page more than needed, to start on a huge-page boundary; only whole huge pages
+  // are advised, so the tail (and the unused slack, never touched) costs nothing extra.
+  const size_t size = bytes + kHuge;
+  void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) return at::empty(sizes, at::TensorOptions().dtype(dtype));
+  auto* data = reinterpret_cast<uint8_t*>((uintptr_t(base) + kHuge - 1) / kHuge * kHuge);
+#ifdef MADV_HUGEPAGE
+  madvise(data, bytes / kHuge * kHuge, MADV_HUGEPAGE);
+#endif
+  c10::DataPtr ptr(data, new Region{base, size}, &unmap_region, at::Device(at::kCPU));
+  c10::Storage storage(c10::Storage::use_byte_size_t(), bytes, std::move(ptr), nullptr, false);
+  return at::empty({0}, at::TensorOptions().dtype(dtype)).set_(storage, 0, sizes, c10::contiguous_strides(sizes));
+}
+
+at::Tensor owned(const at::Tensor& t) { return mapped_bytes(t) ? t.clone() : t; }
+
+std::optional<uint32_t> record_crc32(const at::Tensor& t) {
+  const MappedBytes* m = mapped_bytes(t);
+  if (!m || !t.is_contiguous() || t.data_ptr() != m->data || t.nbytes() != m->size) return std::nullopt;
+  return m->crc;
+}
+
 PyRef load_pickle_file(const std::string& path) {
   zip::Reader zip(path);
+  // Every record's CRC-32 first, spread over the intra-op threads: most of the time spent here.
+  const auto& entries = zip.entries();
+  std::vector<char> intact(entries.size());
+  at::parallel_for(0, int64_t(entries.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) intact[size_t(i)] = zip.intact(entries[size_t(i)]);
+  });
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (!intact[i]) zip.verify(entries[i]);  // throws, naming the first bad record
+
   const zip::Entry* pkl = nullptr;
-  for (const auto& e : zip.entries()) {
+  for (const auto& e : entries) {
     auto slash = e.name.find('/');
     if (slash != std::string::npos && e.name.compare(slash, std::string::npos, "/data.pkl") == 0) pkl = &e;
   }
@@ -163,23 +259,21 @@ PyRef load_pickle_file(const std::string& path) {
   if (const auto* bo = zip.find(prefix + "byteorder"))
     if (zip.read(*bo) != "little") throw CheckpointError(path + ": big-endian checkpoints are not supported");
 
-  std::set<std::string> verified{pkl->name};
   auto load_storage = [&](const std::string& key, at::ScalarType dtype, int64_t numel) {
     const std::string name = prefix + "data/" + key;
     const zip::Entry* e = zip.find(name);
     if (!e) throw CheckpointError(path + ": missing storage record '" + name + "'");
-    at::Tensor t = at::empty({numel}, at::TensorOptions().dtype(dtype));
-    if (e->size != uint64_t(numel) * t.element_size())
+    const size_t item = c10::elementSize(dtype);
+    if (numel < 0 || e->size != uint64_t(numel) * item)
       throw CheckpointError(path + ": storage record '" + name + "' has " + std::to_string(e->size) +
-                            " bytes, expected " + std::to_string(uint64_t(numel) * t.element_size()));
-    zip.read_into(*e, t.data_ptr());
-    verified.insert(name);
+                            " bytes, expected " + std::to_string(uint64_t(numel) * item));
+    if (numel > 0 && uintptr_t(zip.data(*e)) % item == 0) return over_mapping(zip, *e, dtype, numel);
+    // Empty, or not aligned for its type (torch.save aligns to 64 bytes): a copy.
+    at::Tensor t = at::empty({numel}, at::TensorOptions().dtype(dtype));
+    if (numel > 0) std::memcpy(t.data_ptr(), zip.data(*e), e->size);
     return t;
   };
-  PyRef root = pickle::unpickle(zip.read(*pkl), load_storage, path);
-  for (const auto& e : zip.entries())  // records nobody referenced are still checked
-    if (!verified.count(e.name)) zip.read(e);
-  return root;
+  return pickle::unpickle(zip.read(*pkl), load_storage, path);
 }
 
 std::map<std::string, at::Tensor> load_tensor_dict(const std::string& path) {

@@ -6,12 +6,15 @@
 // opaque values, storage locations such as "cuda:0" are ignored, tensors land on the CPU.
 // Every zip entry's CRC-32 is verified and every pickle string must be valid UTF-8, so a
 // flipped byte anywhere is an error that names the file, where torch.load would load it silently.
+// Tensors are not read but mapped: they point into the file's (private, copy-on-write) mapping,
+// which stays alive as long as any of them does.
 #pragma once
 
 #include <ATen/ATen.h>
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -69,6 +72,9 @@ class Checkpoint {
   const at::Tensor& at(const std::string& key) const;
   // Same, and checks the shape; throws naming file, key, expected and actual shape.
   const at::Tensor& at(const std::string& key, c10::IntArrayRef shape) const;
+  // Same, but moves the tensor out, so a loader that folds weights can let go of each raw tensor
+  // (and the file pages under it) as soon as it is used. at(key) afterwards throws.
+  at::Tensor take(const std::string& key, c10::IntArrayRef shape);
   // Keys that start with prefix, in file order.
   std::vector<std::string> keys_with_prefix(const std::string& prefix) const;
 
@@ -99,6 +105,19 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt);
 // The same checkpoint with its floating-point tensors stored as `dtype` (kHalf: half the file;
 // load_checkpoint widens them back to fp32). Integer tensors are kept.
 Checkpoint with_float_storage(const Checkpoint& ckpt, at::ScalarType dtype);
+
+// `t` itself when it owns its memory, else a copy. Tensors read by load_checkpoint point into the
+// mapped file: what a model keeps is copied, so no model keeps a file mapped or sees it change.
+at::Tensor owned(const at::Tensor& t);
+
+// The CRC-32 of t's bytes when t is exactly one record of a checkpoint file (verified by
+// load_checkpoint), so they need not be read again; nullopt otherwise.
+std::optional<uint32_t> record_crc32(const at::Tensor& t);
+
+// Uninitialized contiguous memory for a weight that lives as long as its model, on transparent
+// huge pages where the kernel allows them: a model's weights are fresh memory, and at 4 KiB a
+// page faulting it in costs more than computing it.
+at::Tensor empty_weight(c10::IntArrayRef sizes, at::ScalarType dtype = at::kFloat);
 
 // Reads any torch.save'd pickle (e.g. dict[str, Tensor] golden files) as a PyValue tree.
 PyRef load_pickle_file(const std::string& path);

@@ -43,10 +43,29 @@ struct Conv {
 void to_polyphase(Conv& c) {
   const int64_t s = c.stride, cin = c.w.size(0), cout = c.w.size(1);
   const at::Tensor late = c.w.narrow(2, s, s), early = c.w.narrow(2, 0, s);  // [Cin, Cout, s]
-  c.w = at::stack({late, early}, -1).permute({1, 2, 0, 3}).reshape({cout * s, cin, 2}).contiguous();
+  at::Tensor w = empty_weight({cout * s, cin, 2});
+  const at::Tensor taps = w.view({cout, s, cin, 2});  // [o, j, i, tap] = row o*s + j
+  taps.select(3, 0).copy_(late.permute({1, 2, 0}));
+  taps.select(3, 1).copy_(early.permute({1, 2, 0}));
+  c.w = w;
   c.b = c.b.repeat_interleave(s);
   c.phases = s;
   c.transpose = false;
+}
+
+// torch's _weight_norm(v, g, 0), written into a weight of its own (empty_weight). Each output
+// channel is normalized on its own, so blocks of rows give the same bits with no full-size
+// temporary. One parallel region, each thread taking whole blocks (the ops inside run serially).
+at::Tensor fold_weight_norm(const at::Tensor& v, const at::Tensor& g) {
+  at::Tensor w = empty_weight(v.sizes());
+  const int64_t rows = std::max<int64_t>(1, (int64_t(1) << 18) / std::max<int64_t>(1, v[0].numel()));  // ~1 MiB
+  at::parallel_for(0, v.size(0), rows, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; r += rows) {
+      const int64_t n = std::min(rows, end - r);
+      w.narrow(0, r, n).copy_(at::_weight_norm(v.narrow(0, r, n), g.narrow(0, r, n), 0));
+    }
+  });
+  return w;
 }
 
 at::Tensor polyphase_conv(const Conv& c, const at::Tensor& x) {
@@ -253,7 +272,7 @@ namespace {
 
 class Loader {
  public:
-  Loader(const Checkpoint& ck, at::Device device) : ck_(ck), device_(device) {}
+  Loader(Checkpoint& ck, at::Device device) : ck_(ck), device_(device) {}
 
   const Checkpoint& ck() const { return ck_; }
 
@@ -291,9 +310,10 @@ class Loader {
     return wn.w_key.empty() ? wn.v_key : wn.w_key;
   }
 
+  // The tensor under key, taken from the checkpoint: the raw weights go as they are folded.
   at::Tensor tensor(const std::string& key, c10::IntArrayRef shape) {
     used_.insert(key);
-    const at::Tensor& t = ck_.at(key, shape);
+    at::Tensor t = ck_.take(key, shape);
     if (!t.is_floating_point()) ck_.fail("key '" + key + "' is not a floating-point tensor");
     return t.to(at::kFloat);
   }
@@ -305,26 +325,26 @@ class Loader {
     if (!find_wn(prefix, wn)) ck_.fail("missing key '" + prefix + ".weight_v' in state_dict");
     Conv c;
     if (wn.w_key.empty()) {
-      at::Tensor v = tensor(wn.v_key, shape);
-      at::Tensor g = tensor(wn.g_key, {shape[0], 1, 1});
-      c.w = at::_weight_norm(v, g, 0);
+      const at::Tensor v = tensor(wn.v_key, shape);
+      const at::Tensor g = tensor(wn.g_key, {shape[0], 1, 1});
+      c.w = fold_weight_norm(v, g);
     } else {
       c.w = tensor(wn.w_key, shape);
     }
     c.b = tensor(prefix + ".bias", {transpose ? shape[1] : shape[0]});
-    c.w = c.w.contiguous().to(device_);
-    c.b = c.b.contiguous().to(device_);
     c.stride = stride;
     c.pad = pad;
     c.dilation = dil;
     c.transpose = transpose;
     if (transpose && dil == 1 && shape[2] == 2 * stride) to_polyphase(c);
+    c.w = owned(c.w.contiguous().to(device_));
+    c.b = owned(c.b.contiguous().to(device_));
     return c;
   }
 
   Snake snake(const std::string& key, int64_t channels) {
     Snake s;
-    s.alpha = tensor(key, {1, channels, 1}).contiguous().to(device_);
+    s.alpha = owned(tensor(key, {1, channels, 1}).contiguous().to(device_));
     s.rinv = (s.alpha + 1e-9).reciprocal();
     return s;
   }
@@ -349,7 +369,7 @@ class Loader {
   }
 
  private:
-  const Checkpoint& ck_;
+  Checkpoint& ck_;
   at::Device device_;
   std::set<std::string> used_;
 };
@@ -534,11 +554,24 @@ void load_lac_decoder(Loader& ld, const CodecConfig& c, CodecWeights& w) {
 }
 
 std::string weights_id(const Checkpoint& ck) {
+  // One CRC per tensor (a loaded record's is known already), combined in file order.
+  const auto& ts = ck.tensors;
+  std::vector<uint32_t> crcs(ts.size());
+  std::vector<uint64_t> sizes(ts.size());
+  at::parallel_for(0, int64_t(ts.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const at::Tensor& t = ts[size_t(i)].second;
+      sizes[size_t(i)] = t.nbytes();
+      if (const auto crc = record_crc32(t)) {
+        crcs[size_t(i)] = *crc;
+      } else {
+        const at::Tensor c = t.contiguous();
+        crcs[size_t(i)] = zip::crc32(0, c.data_ptr(), sizes[size_t(i)]);
+      }
+    }
+  });
   uint32_t crc = 0;
-  for (const auto& [k, t] : ck.tensors) {
-    at::Tensor c = t.contiguous();
-    crc = zip::crc32(crc, c.data_ptr(), size_t(c.numel()) * c.element_size());
-  }
+  for (size_t i = 0; i < ts.size(); ++i) crc = zip::combine_crc32(crc, crcs[i], sizes[i]);
   char buf[16];
   std::snprintf(buf, sizeof buf, "%08x", unsigned(crc));
   return buf;
@@ -552,9 +585,10 @@ std::shared_ptr<Codec> Codec::load(const std::string& path, at::Device device, P
   return from_checkpoint(load_checkpoint(path), device, precision);
 }
 
-std::shared_ptr<Codec> Codec::from_checkpoint(const Checkpoint& ck, at::Device device, Precision precision) {
+std::shared_ptr<Codec> Codec::from_checkpoint(Checkpoint ck, at::Device device, Precision precision) {
   at::NoGradGuard no_grad;
   std::shared_ptr<Codec> codec(new Codec());
+  codec->id_ = weights_id(ck);  // before the loader takes the tensors
   codec->device_ = device;
   codec->w_ = std::make_unique<CodecWeights>();
   CodecWeights& w = *codec->w_;
@@ -586,7 +620,7 @@ std::shared_ptr<Codec> Codec::from_checkpoint(const Checkpoint& ck, at::Device d
     Quantizer q;
     q.in_proj = ld.conv(p + "in_proj", {c.codebook_dim, c.latent_dim, 1}, 1, 0, 1);
     q.out_proj = ld.conv(p + "out_proj", {c.latent_dim, c.codebook_dim, 1}, 1, 0, 1);
-    q.codebook = ld.tensor(p + "codebook.weight", {c.codebook_size, c.codebook_dim}).contiguous().to(device);
+    q.codebook = owned(ld.tensor(p + "codebook.weight", {c.codebook_size, c.codebook_dim}).contiguous().to(device));
     at::Tensor denom = at::linalg_vector_norm(q.codebook, 2, at::IntArrayRef(kDim1), true).clamp_min(1e-12).expand_as(q.codebook);
     q.codebook_norm = q.codebook / denom;
     q.codebook_sq_t = q.codebook_norm.pow(2).sum(1, true).t();
@@ -597,7 +631,7 @@ std::shared_ptr<Codec> Codec::from_checkpoint(const Checkpoint& ck, at::Device d
   if (c.decoder == "istft") {
     w.istft = istft_shape_from(ck, c.latent_dim, c.hop_length);
     for (const auto& [key, shape] : istft_decoder_keys(w.istft))
-      w.istft_weights[key] = ld.tensor(key, shape).contiguous().to(device);
+      w.istft_weights[key] = owned(ld.tensor(key, shape).contiguous().to(device));
   } else {
     load_lac_decoder(ld, c, w);
   }
@@ -613,8 +647,6 @@ std::shared_ptr<Codec> Codec::from_checkpoint(const Checkpoint& ck, at::Device d
     const auto df = decoder_field(c, w.mrf_kernels);
     codec->dec_context_ = std::max<int64_t>({-df.first, df.second, 0}) + 1;
   }
-  codec->id_ = weights_id(ck);
-
   // bf16: encoder and decoder convolutions converted once (the quantizer stays fp32).
   codec->precision_ = resolve_precision(precision, /*for_codec=*/true, &codec->precision_note_);
   if (codec->precision_ == Precision::BF16) {

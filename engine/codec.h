@@ -51,7 +51,8 @@ class Codec {
   // final tanh in fp32. Auto/int8/unsupported requests resolve as resolve_precision(.., true).
   static std::shared_ptr<Codec> load(const std::string& path, at::Device device = at::kCPU,
                                      Precision precision = Precision::FP32);
-  static std::shared_ptr<Codec> from_checkpoint(const Checkpoint& ckpt, at::Device device = at::kCPU,
+  // Takes the checkpoint by value: one moved in is consumed, each raw tensor let go once folded.
+  static std::shared_ptr<Codec> from_checkpoint(Checkpoint ckpt, at::Device device = at::kCPU,
                                                 Precision precision = Precision::FP32);
   ~Codec();
 

@@ -134,7 +134,7 @@ std::shared_ptr<Transformer> Transformer::load(const std::string& path, std::vec
   return from_checkpoint(load_checkpoint(path), std::move(codebooks), device, precision);
 }
 
-std::shared_ptr<Transformer> Transformer::from_checkpoint(const Checkpoint& ck, std::vector<at::Tensor> codebooks,
+std::shared_ptr<Transformer> Transformer::from_checkpoint(Checkpoint ck, std::vector<at::Tensor> codebooks,
                                                           at::Device device, Precision precision) {
   at::NoGradGuard no_grad;
   std::shared_ptr<Transformer> m(new Transformer());
@@ -179,15 +179,18 @@ std::shared_ptr<Transformer> Transformer::from_checkpoint(const Checkpoint& ck, 
   m->in_w_ = ck.at("embedding.out_proj.weight", {D, C * Ld, 1}).reshape({D, C * Ld});
   m->in_b_ = ck.at("embedding.out_proj.bias", {D});
 
-  // Linear maps with optional LoRA, merged as loralib's eval() does, applied to the file literally.
-  auto linear = [&](const std::string& key, int64_t out, int64_t in, bool lora) {
-    at::Tensor w = ck.at(key + ".weight", {out, in}).clone();
+  // Linear maps with optional LoRA, merged as loralib's eval() does (w + (B A) * scaling, the same
+  // roundings), applied to the file literally. Written into `dst`, their final place, without a
+  // temporary; the raw tensors are taken, so each goes once merged.
+  auto linear = [&](at::Tensor dst, const std::string& key, bool lora) {
+    const int64_t out = dst.size(0), in = dst.size(1);
+    const at::Tensor w = ck.take(key + ".weight", {out, in});
     if (lora && (ck.has(key + ".lora_A") || ck.has(key + ".lora_B"))) {
-      const at::Tensor& a = ck.at(key + ".lora_A", {8, in});
-      const at::Tensor& b = ck.at(key + ".lora_B", {out, 8});
-      w += at::mm(b, a) * kLoraScaling;
+      at::mm_out(dst, ck.take(key + ".lora_B", {out, 8}), ck.take(key + ".lora_A", {8, in}));
+      dst.mul_(kLoraScaling).add_(w);
+    } else {
+      dst.copy_(w);
     }
-    return w;
   };
 
   const double sqrt_dh = std::sqrt(double(dh));
@@ -200,29 +203,36 @@ std::shared_ptr<Transformer> Transformer::from_checkpoint(const Checkpoint& ck, 
     const std::string p = "transformer.layers." + std::to_string(l) + ".";
     Layer L;
     L.norm_1 = ck.at(p + "norm_1.weight", {D});
-    at::Tensor wq = linear(p + "self_attn.w_qs", D, D, true);
-    at::Tensor wk = linear(p + "self_attn.w_ks", D, D, false);
-    at::Tensor wv = linear(p + "self_attn.w_vs", D, D, true);
-    if (m->q_scale_ != 1.0f) wq = wq * m->q_scale_;
-    L.qkv.w = at::cat({wq, wk, wv}, 0);
-    L.fc.w = linear(p + "self_attn.fc", D, D, true);
+    L.qkv.w = empty_weight({3 * D, D});
+    linear(L.qkv.w.narrow(0, 0, D), p + "self_attn.w_qs", true);
+    linear(L.qkv.w.narrow(0, D, D), p + "self_attn.w_ks", false);
+    linear(L.qkv.w.narrow(0, 2 * D, D), p + "self_attn.w_vs", true);
+    if (m->q_scale_ != 1.0f) L.qkv.w.narrow(0, 0, D).mul_(m->q_scale_);
+    L.fc.w = empty_weight({D, D});
+    linear(L.fc.w, p + "self_attn.fc", true);
     L.norm_3 = ck.at(p + "norm_3.weight", {D});
-    L.w_1.w = linear(p + "feed_forward.w_1", 4 * D, D, true);
-    L.w_2.w = linear(p + "feed_forward.w_2", D, 2 * D, true);
+    L.w_1.w = empty_weight({4 * D, D});
+    linear(L.w_1.w, p + "feed_forward.w_1", true);
+    L.w_2.w = empty_weight({D, 2 * D});
+    linear(L.w_2.w, p + "feed_forward.w_2", true);
     m->layers_.push_back(std::move(L));
   }
   m->rel_bias_weight_ = ck.at("transformer.layers.0.self_attn.relative_attention_bias.weight", {kNumBuckets, H});
   m->final_norm_ = ck.at("transformer.norm.weight", {D});
 
   // Weight norm (legacy torch.nn.utils.weight_norm, dim 0): W = v * (g / ||v||) per output channel.
-  const at::Tensor& g = ck.at("classifier.layers.0.weight_g", {V * Cp, 1, 1});
-  const at::Tensor& v = ck.at("classifier.layers.0.weight_v", {V * Cp, D, 1});
-  at::Tensor norm = v.norm(2, {1, 2}, /*keepdim=*/true);
-  m->cls_.w = (v * (g / norm)).reshape({V * Cp, D});
+  {
+    const at::Tensor g = ck.take("classifier.layers.0.weight_g", {V * Cp, 1, 1});
+    const at::Tensor v = ck.take("classifier.layers.0.weight_v", {V * Cp, D, 1});
+    at::Tensor norm = v.norm(2, {1, 2}, /*keepdim=*/true);
+    m->cls_.w = empty_weight({V * Cp, D, 1});
+    at::mul_out(m->cls_.w, v, g / norm);
+    m->cls_.w = m->cls_.w.view({V * Cp, D});
+  }
   m->cls_.b = ck.at("classifier.layers.0.bias", {V * Cp});
 
-  // Everything to the device, contiguous.
-  auto dev = [&](at::Tensor& t) { t = t.to(device, at::kFloat).contiguous(); };
+  // Everything to the device, contiguous, in memory of its own.
+  auto dev = [&](at::Tensor& t) { t = owned(t.to(device, at::kFloat).contiguous()); };
   dev(m->embed_table_);
   dev(m->in_w_);
   dev(m->in_b_);

@@ -56,7 +56,8 @@ class Transformer {
   // runs; precision() and precision_note() tell which and why).
   static std::shared_ptr<Transformer> load(const std::string& path, std::vector<at::Tensor> codebooks,
                                            at::Device device = at::kCPU, Precision precision = Precision::FP32);
-  static std::shared_ptr<Transformer> from_checkpoint(const Checkpoint& ckpt,
+  // Takes the checkpoint by value: one moved in is consumed, each raw tensor let go once folded.
+  static std::shared_ptr<Transformer> from_checkpoint(Checkpoint ckpt,
                                                       std::vector<at::Tensor> codebooks,
                                                       at::Device device = at::kCPU,
                                                       Precision precision = Precision::FP32);

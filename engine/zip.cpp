@@ -2,11 +2,14 @@
 
 #include "checkpoint.h"
 
-#ifdef VAMP_HAVE_ZLIB
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
-#endif
 
-#include <array>
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 namespace vamp::zip {
@@ -35,22 +38,6 @@ void put32(std::string& s, uint32_t v) {
 }  // namespace
 
 uint32_t crc32(uint32_t crc, const void* data, size_t n) {
-#ifndef VAMP_HAVE_ZLIB
-  // Built without zlib: the same CRC-32 (reflected, polynomial 0xEDB88320), bytewise.
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  const auto* b = static_cast<const uint8_t*>(data);
-  crc = ~crc;
-  for (size_t i = 0; i < n; ++i) crc = table[(crc ^ b[i]) & 0xff] ^ (crc >> 8);
-  return ~crc;
-#else
   const auto* p = static_cast<const Bytef*>(data);
   while (n > 0) {  // zlib takes uInt lengths
     uInt chunk = n > (1u << 30) ? (1u << 30) : uInt(n);
@@ -60,50 +47,57 @@ uint32_t crc32(uint32_t crc, const void* data, size_t n) {
   }
   return crc;
 }
-#endif
+
+// (not named crc32_combine: zlib.h may #define that name to crc32_combine64)
+uint32_t combine_crc32(uint32_t crc_a, uint32_t crc_b, uint64_t len_b) {
+  return uint32_t(::crc32_combine(crc_a, crc_b, z_off_t(len_b)));
+}
+
+Mapping::~Mapping() { munmap(base_, size_); }
 
 Reader::Reader(const std::string& path) : path_(path) {
-  file_ = std::fopen(path.c_str(), "rb");
-  if (!file_) fail(std::string("cannot open: ") + std::strerror(errno));
-  std::fseek(file_, 0, SEEK_END);
-  file_size_ = uint64_t(ftello(file_));
-  if (file_size_ < 22) fail("not a zip archive (truncated or empty file)");
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    fail("cannot open: not a regular file");
+  }
+  const auto size = uint64_t(st.st_size);
+  // Writable but private, so tensors over it behave like any other (an in-place op copies the page).
+  void* base = size >= 22 ? mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+  const int map_errno = errno;
+  close(fd);  // the mapping keeps the file
+  if (size < 22) fail("not a zip archive (truncated or empty file)");
+  if (base == MAP_FAILED) fail(std::string("cannot map: ") + std::strerror(map_errno));
+  map_ = std::make_shared<Mapping>(base, size);
 
   // End of central directory: the last 22+ bytes, possibly followed by a comment.
-  size_t tail_len = size_t(std::min<uint64_t>(file_size_, 22 + 65535));
-  std::vector<uint8_t> tail(tail_len);
-  read_at(file_size_ - tail_len, tail.data(), tail_len);
-  long eocd = -1;
-  for (long i = long(tail_len) - 22; i >= 0; --i) {
-    if (u32(&tail[size_t(i)]) == kEndSig) {
-      eocd = i;
+  const uint64_t tail_len = std::min<uint64_t>(size, 22 + 65535);
+  const uint8_t* tail = at(size - tail_len, tail_len);
+  const uint8_t* e = nullptr;
+  for (uint64_t i = tail_len - 22 + 1; i-- > 0;)
+    if (u32(tail + i) == kEndSig) {
+      e = tail + i;
       break;
     }
-  }
-  if (eocd < 0) fail("not a zip archive or truncated (no end-of-central-directory record)");
-  const uint8_t* e = &tail[size_t(eocd)];
+  if (!e) fail("not a zip archive or truncated (no end-of-central-directory record)");
   uint64_t count = u16(e + 10), cd_size = u32(e + 12), cd_offset = u32(e + 16);
-  uint64_t eocd_pos = file_size_ - tail_len + uint64_t(eocd);
-  if (eocd_pos >= 20) {
-    uint8_t loc[20];
-    read_at(eocd_pos - 20, loc, 20);
-    if (u32(loc) == kEnd64LocatorSig) {
-      uint8_t e64[56];
-      read_at(u64(loc + 8), e64, 56);
-      if (u32(e64) != kEnd64Sig) fail("corrupt zip64 end-of-central-directory record");
-      count = u64(e64 + 32);
-      cd_size = u64(e64 + 40);
-      cd_offset = u64(e64 + 48);
-    }
+  const uint64_t eocd_pos = uint64_t(e - map_->data());
+  if (eocd_pos >= 20 && u32(at(eocd_pos - 20, 20)) == kEnd64LocatorSig) {
+    const uint8_t* e64 = at(u64(at(eocd_pos - 20, 20) + 8), 56);
+    if (u32(e64) != kEnd64Sig) fail("corrupt zip64 end-of-central-directory record");
+    count = u64(e64 + 32);
+    cd_size = u64(e64 + 40);
+    cd_offset = u64(e64 + 48);
   }
-  if (cd_offset + cd_size > file_size_) fail("truncated zip (central directory past end of file)");
+  if (cd_offset > size || cd_size > size - cd_offset) fail("truncated zip (central directory past end of file)");
 
-  std::vector<uint8_t> cd(cd_size);
-  read_at(cd_offset, cd.data(), cd_size);
-  size_t p = 0;
+  const uint8_t* cd = at(cd_offset, cd_size);
+  uint64_t p = 0;
   for (uint64_t n = 0; n < count; ++n) {
-    if (p + 46 > cd.size() || u32(&cd[p]) != kCentralSig) fail("corrupt zip central directory");
-    const uint8_t* c = &cd[p];
+    if (p + 46 > cd_size || u32(cd + p) != kCentralSig) fail("corrupt zip central directory");
+    const uint8_t* c = cd + p;
     Entry en;
     en.method = u16(c + 10);
     en.crc = u32(c + 16);
@@ -111,17 +105,19 @@ Reader::Reader(const std::string& path) : path_(path) {
     en.size = u32(c + 24);
     size_t name_len = u16(c + 28), extra_len = u16(c + 30), comment_len = u16(c + 32);
     en.header_offset = u32(c + 42);
-    if (p + 46 + name_len + extra_len + comment_len > cd.size()) fail("corrupt zip central directory");
+    if (p + 46 + name_len + extra_len + comment_len > cd_size) fail("corrupt zip central directory");
     en.name.assign(reinterpret_cast<const char*>(c + 46), name_len);
     // Zip64 extended information replaces the fields that are saturated at 0xffffffff.
     const uint8_t* x = c + 46 + name_len;
     for (size_t q = 0; q + 4 <= extra_len;) {
       uint16_t id = u16(x + q), len = u16(x + q + 2);
+      if (q + 4 + len > extra_len) fail("corrupt zip central directory (extra field of entry '" + en.name + "')");
       if (id == 0x0001) {
         const uint8_t* f = x + q + 4;
-        if (en.size == 0xffffffffu) en.size = u64(f), f += 8;
-        if (csize == 0xffffffffu) csize = u64(f), f += 8;
-        if (en.header_offset == 0xffffffffu) en.header_offset = u64(f);
+        const uint8_t* end = f + len;
+        if (en.size == 0xffffffffu && f + 8 <= end) en.size = u64(f), f += 8;
+        if (csize == 0xffffffffu && f + 8 <= end) csize = u64(f), f += 8;
+        if (en.header_offset == 0xffffffffu && f + 8 <= end) en.header_offset = u64(f);
       }
       q += 4 + len;
     }
@@ -133,24 +129,20 @@ Reader::Reader(const std::string& path) : path_(path) {
   for (auto& en : entries_) locate_data(en);
 }
 
-Reader::~Reader() {
-  if (file_) std::fclose(file_);
-}
-
 void Reader::fail(const std::string& what) const { throw CheckpointError(path_ + ": " + what); }
 
-void Reader::read_at(uint64_t offset, void* dst, size_t n) const {
-  if (offset + n > file_size_) fail("truncated file (read past end)");
-  if (fseeko(file_, off_t(offset), SEEK_SET) != 0 || std::fread(dst, 1, n, file_) != n)
-    fail("read error");
+const uint8_t* Reader::at(uint64_t offset, uint64_t n) const {
+  // Checked before any byte is touched: a mapped page past the end of the file would be SIGBUS.
+  if (offset > map_->size() || n > map_->size() - offset) fail("truncated file (read past end)");
+  return map_->data() + offset;
 }
 
 void Reader::locate_data(Entry& e) const {
-  uint8_t h[30];
-  read_at(e.header_offset, h, 30);
+  const uint8_t* h = at(e.header_offset, 30);
   if (u32(h) != kLocalSig) fail("corrupt local header for entry '" + e.name + "'");
   e.data_offset = e.header_offset + 30 + u16(h + 26) + u16(h + 28);
-  if (e.data_offset + e.size > file_size_) fail("truncated file: entry '" + e.name + "' extends past the end");
+  if (e.data_offset > map_->size() || e.size > map_->size() - e.data_offset)
+    fail("truncated file: entry '" + e.name + "' extends past the end");
 }
 
 const Entry* Reader::find(const std::string& name) const {
@@ -159,15 +151,15 @@ const Entry* Reader::find(const std::string& name) const {
   return nullptr;
 }
 
-std::string Reader::read(const Entry& e) const {
-  std::string out(e.size, '\0');
-  read_into(e, out.data());
-  return out;
+bool Reader::intact(const Entry& e) const { return crc32(0, data(e), e.size) == e.crc; }
+
+void Reader::verify(const Entry& e) const {
+  if (!intact(e)) fail("CRC-32 mismatch in entry '" + e.name + "' (corrupt file)");
 }
 
-void Reader::read_into(const Entry& e, void* dst) const {
-  read_at(e.data_offset, dst, e.size);
-  if (crc32(0, dst, e.size) != e.crc) fail("CRC-32 mismatch in entry '" + e.name + "' (corrupt file)");
+std::string Reader::read(const Entry& e) const {
+  verify(e);
+  return std::string(reinterpret_cast<const char*>(data(e)), e.size);
 }
 
 Writer::Writer(const std::string& path) : path_(path) {

@@ -188,6 +188,77 @@ START_TEST(test_truncated_file_is_an_error) {
 }
 END_TEST
 
+START_TEST(test_entry_past_the_end_is_truncation) {
+  // A central directory that claims more bytes than the file holds: an error naming the record,
+  // checked before the mapping is touched (touching it would be SIGBUS, not an error).
+  const std::string good = vamp::test::scratch("whole.pth"), bad = vamp::test::scratch("short.pth");
+  vamp::save_checkpoint(good, sample_checkpoint());
+  std::string bytes = read_file(good);
+  const size_t name = bytes.rfind("whole/data/0");  // the central directory's copy comes last
+  ck_assert(name != std::string::npos && name >= 46);
+  for (size_t field : {name - 46 + 20, name - 46 + 24})  // compressed and uncompressed sizes
+    bytes.replace(field, 4, std::string("\x00\x00\xff\x7f", 4));
+  write_file(bad, bytes);
+  const std::string err = load_error(bad);
+  ck_assert_msg(contains(err, bad) && contains(err, "truncated") && contains(err, "whole/data/0"), "%s", err.c_str());
+}
+END_TEST
+
+START_TEST(test_mapped_tensors_outlive_checkpoint_and_file) {
+  const std::string path = vamp::test::scratch("mapped.pth");
+  vamp::save_checkpoint(path, sample_checkpoint());
+  at::Tensor w, b;
+  {
+    auto ck = vamp::load_checkpoint(path);
+    w = ck.at("a.weight");
+    b = ck.take("a.bias", {2});
+    try {
+      ck.at("a.bias");
+      ck_abort_msg("no error for a taken key");
+    } catch (const vamp::CheckpointError& e) {
+      ck_assert_msg(contains(e.what(), "a.bias") && contains(e.what(), "taken"), "%s", e.what());
+    }
+  }
+  ck_assert_int_eq(std::remove(path.c_str()), 0);
+  VAMP_ASSERT_EQUAL(w, at::arange(24, at::kFloat).reshape({2, 3, 4}));
+  VAMP_ASSERT_CLOSE(b, at::tensor({-1.5f, 2.25f}), 0);
+  // owned() copies what points into a file, and only that.
+  const at::Tensor own = vamp::owned(w);
+  ck_assert(own.data_ptr() != w.data_ptr());
+  VAMP_ASSERT_EQUAL(own, w);
+  ck_assert(vamp::owned(own).data_ptr() == own.data_ptr());
+  // A whole record's CRC comes from the file; parts and copies have none.
+  const auto crc = vamp::record_crc32(w);
+  ck_assert(crc && *crc == vamp::zip::crc32(0, w.data_ptr(), w.nbytes()));
+  ck_assert(!vamp::record_crc32(w[0]) && !vamp::record_crc32(own));
+}
+END_TEST
+
+START_TEST(test_writes_to_mapped_tensors_stay_in_process) {
+  const std::string path = vamp::test::scratch("cow.pth");
+  vamp::save_checkpoint(path, sample_checkpoint());
+  const std::string before = read_file(path);
+  {
+    auto ck = vamp::load_checkpoint(path);
+    at::Tensor w = ck.at("a.weight");
+    w.add_(1);  // copy-on-write: the file and other loads do not see it
+    VAMP_ASSERT_EQUAL(w, at::arange(24, at::kFloat).reshape({2, 3, 4}) + 1);
+    VAMP_ASSERT_EQUAL(vamp::load_checkpoint(path).at("a.weight"), at::arange(24, at::kFloat).reshape({2, 3, 4}));
+  }
+  ck_assert(read_file(path) == before);
+}
+END_TEST
+
+START_TEST(test_empty_weight) {
+  for (int64_t rows : {int64_t(3), int64_t(1) << 12}) {  // below and above a huge page
+    at::Tensor w = vamp::empty_weight({rows, 257});
+    ck_assert(w.is_contiguous() && w.scalar_type() == at::kFloat && w.size(0) == rows && w.size(1) == 257);
+    w.copy_(at::arange(rows * 257, at::kFloat).reshape({rows, 257}));
+    ck_assert_int_eq(w[rows - 1][256].item<float>(), float(rows * 257 - 1));
+  }
+}
+END_TEST
+
 START_TEST(test_bad_pickles_name_the_fault) {
   // {} (protocol 2): a dict without state_dict
   ck_assert(contains(load_error(pickle_archive("empty.pth", std::string("\x80\x02}.", 4))), "missing 'state_dict'"));
@@ -232,6 +303,10 @@ static Suite* checkpoint_suite() {
   tcase_add_test(tc, test_python_torch_reads_our_files);
   tcase_add_test(tc, test_flipped_byte_is_a_crc_error);
   tcase_add_test(tc, test_truncated_file_is_an_error);
+  tcase_add_test(tc, test_entry_past_the_end_is_truncation);
+  tcase_add_test(tc, test_mapped_tensors_outlive_checkpoint_and_file);
+  tcase_add_test(tc, test_writes_to_mapped_tensors_stay_in_process);
+  tcase_add_test(tc, test_empty_weight);
   tcase_add_test(tc, test_bad_pickles_name_the_fault);
   tcase_add_test(tc, test_missing_key_and_wrong_shape_are_named);
   suite_add_tcase(s, tc);
