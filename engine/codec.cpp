@@ -680,9 +680,43 @@ std::shared_ptr<Codec> Codec::from_checkpoint(Checkpoint ck, at::Device device, 
 
 // --- inference ------------------------------------------------------------------------------
 
+namespace {
+
+// The cost of the largest convolution (or pointwise product) of an encoder or decoder pass over x
+// ([B, C, T]: audio, latents or codes; `per_frame` of its T steps make one token frame), for
+// cpu_width: what decides whether a second thread pays.
+double widest_op_flops(const CodecConfig& c, bool encoder, const at::Tensor& x, int64_t per_frame) {
+  double widest = 0, len = x.dim() == 3 ? double(x.size(0) * (x.size(2) / per_frame)) : 0.0;
+  if (encoder) {  // residual units: kernel 7, encoder_dim * 2^i channels at 1 / (rates[0..i)) of the rate
+    len *= double(c.hop_length);
+    double ch = double(c.encoder_dim);
+    for (const int64_t r : c.encoder_rates) {
+      widest = std::max(widest, 2.0 * 7 * ch * ch * len);
+      ch *= 2;
+      len /= double(r);
+    }
+  } else if (c.decoder == "istft") {  // ConvNeXt pointwise: decoder_dim -> 4 decoder_dim per STFT frame
+    const double ch = double(c.decoder_dim);
+    widest = 2.0 * ch * 4 * ch * len * double(c.hop_length) / double(c.istft_hop);
+  } else {  // LAC: the input conv, then MRF units (kernel <= 11) at decoder_dim / 2^(i+1) channels
+    double ch = double(c.decoder_dim);
+    widest = 2.0 * 7 * double(c.latent_dim) * ch * len;
+    for (const int64_t r : c.decoder_rates) {
+      ch /= 2;
+      len *= double(r);
+      widest = std::max(widest, 2.0 * 11 * ch * ch * len);
+    }
+  }
+  return widest;
+}
+
+}  // namespace
+
+
 at::Tensor Codec::encoder_latent(const at::Tensor& audio) const {
   at::NoGradGuard no_grad;
-  const CpuTurn turn(device_.is_cpu());
+  const CpuTurn turn(device_.is_cpu(),
+                     cpu_width(widest_op_flops(config_, true, audio, config_.hop_length)));
   if (audio.dim() != 3 || audio.size(1) != 1)
     throw std::invalid_argument("codec encode: expected audio [B,1,N], got " + shape_str(audio.sizes()));
   if (audio.size(2) == 0 || audio.size(2) % config_.hop_length != 0)
@@ -701,7 +735,7 @@ at::Tensor Codec::encoder_latent(const at::Tensor& audio) const {
 
 Codec::Quantized Codec::quantize(const at::Tensor& latent) const {
   at::NoGradGuard no_grad;
-  const CpuTurn turn(device_.is_cpu());
+  const CpuTurn turn(device_.is_cpu(), 1);  // projections to and from codebook_dim: narrow
   if (latent.dim() != 3 || latent.size(1) != config_.latent_dim)
     throw std::invalid_argument("codec quantize: expected latent [B," + std::to_string(config_.latent_dim) +
                                 ",T], got " + shape_str(latent.sizes()));
@@ -732,7 +766,7 @@ at::Tensor Codec::encode(const at::Tensor& audio) const { return quantize(encode
 
 at::Tensor Codec::from_codes(const at::Tensor& codes_in) const {
   at::NoGradGuard no_grad;
-  const CpuTurn turn(device_.is_cpu());
+  const CpuTurn turn(device_.is_cpu(), 1);  // lookups and projections from codebook_dim: narrow
   if (codes_in.dim() != 3)
     throw std::invalid_argument("codec decode: expected codes [B,k,T], got " + shape_str(codes_in.sizes()));
   const int64_t k = codes_in.size(1);
@@ -760,7 +794,7 @@ at::Tensor Codec::from_codes(const at::Tensor& codes_in) const {
 
 at::Tensor Codec::decode_latent(const at::Tensor& z) const {
   at::NoGradGuard no_grad;
-  const CpuTurn turn(device_.is_cpu());
+  const CpuTurn turn(device_.is_cpu(), cpu_width(widest_op_flops(config_, false, z, 1)));
   if (z.dim() != 3 || z.size(1) != config_.latent_dim)
     throw std::invalid_argument("codec decode: expected latent [B," + std::to_string(config_.latent_dim) +
                                 ",T], got " + shape_str(z.sizes()));

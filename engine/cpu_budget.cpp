@@ -1,9 +1,12 @@
 // cpu_budget: the thread budget and the CPU turns (see the header).
 #include "cpu_budget.h"
 
+#include "heap.h"
+
 #include <ATen/Parallel.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
@@ -41,6 +44,7 @@ struct Turns {
   std::mutex lock;
   std::condition_variable next_up;
   uint64_t issued = 0, serving = 0;  // tickets: FIFO, so a short decode is not starved by a sampler
+  int busy = 0;                      // cores taken by running turns
 };
 
 Turns& turns() {
@@ -75,17 +79,25 @@ int set_cpu_threads(int threads) {
   return cpu_threads();
 }
 
-CpuTurn::CpuTurn(bool on_cpu) {
+int cpu_width(double flops) { return flops < kParallelFlops ? 1 : cpu_threads(); }
+
+CpuTurn::CpuTurn(bool on_cpu, int width) {
   if (!on_cpu) return;
   counted_ = true;
   if (held++ > 0) return;
+  keep_freed_memory();
+  const int budget = cpu_threads();
+  width_ = width <= 0 ? budget : std::min(width, budget);
   Turns& t = turns();
   std::unique_lock<std::mutex> guard(t.lock);
   const uint64_t ticket = t.issued++;
-  t.next_up.wait(guard, [&] { return t.serving == ticket; });
+  // busy == 0 admits a turn wider than a budget lowered since it was sized.
+  t.next_up.wait(guard, [&] { return t.serving == ticket && (t.busy == 0 || t.busy + width_ <= budget); });
+  t.busy += width_;
+  ++t.serving;
   guard.unlock();
-  const int n = cpu_threads();
-  if (at::get_num_threads() != n) at::set_num_threads(n);
+  t.next_up.notify_all();  // the next in line may fit beside this one
+  if (at::get_num_threads() != width_) at::set_num_threads(width_);
 }
 
 CpuTurn::~CpuTurn() {
@@ -93,7 +105,7 @@ CpuTurn::~CpuTurn() {
   Turns& t = turns();
   {
     std::lock_guard<std::mutex> guard(t.lock);
-    ++t.serving;
+    t.busy -= width_;
   }
   t.next_up.notify_all();
 }

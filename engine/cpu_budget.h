@@ -4,7 +4,9 @@
 // (vampenc, vampsample's scheduler, vampdec) computing at once with every core each would run
 // three times as many threads as there are cores, and OpenMP's spinning teams then slow every one
 // of them. Instead every CPU computation of the engine (a codec encode or decode, a transformer
-// forward) takes a turn: one at a time in the process, in arrival order, each with the whole budget.
+// forward) takes a turn for as many cores as its operations can use (cpu_width): turns are served
+// in arrival order and run side by side while their widths fit in the budget, so a small model's
+// sampler on one core and the codec on the other overlap, and a released-size forward gets them all.
 #pragma once
 
 namespace vamp {
@@ -20,18 +22,30 @@ int cpu_cores();
 int set_cpu_threads(int threads);
 int cpu_threads();
 
-// Holds the CPU turn for its lifetime and runs torch's operations on the calling thread with
-// cpu_threads() threads. Re-entrant (a turn inside a turn on the same thread is free); a turn
-// constructed with on_cpu = false (a CUDA model) does nothing.
+// The cores worth giving a computation whose largest operation (a GEMM or convolution) costs
+// `flops`: 1 below kParallelFlops, the whole budget above. Under it a second thread costs more in
+// wake-ups than it saves: with torch 1.13 on 2 cores a [229,192]x[192,768] product runs 2.4x
+// slower on 2 threads than on 1, [229,384]x[384,1536] (0.27 GFLOP) 1.1x slower, [575,384]x[384,1536]
+// (0.68 GFLOP) 1.4x faster and [229,512]x[512,2048] (0.48 GFLOP) 1.75x faster.
+constexpr double kParallelFlops = 0.4e9;
+int cpu_width(double flops);
+
+// Holds a CPU turn of `width` cores (clamped to [1, cpu_threads()]) for its lifetime and runs
+// torch's operations on the calling thread with that many threads. Turns are served in arrival
+// order; one waits until the turns before it have started and its width fits beside the running
+// ones. Re-entrant (a turn inside a turn on the same thread is free and keeps the outer width); a
+// turn constructed with on_cpu = false (a CUDA model) does nothing. The first turn of the process
+// also makes the C heap keep freed memory (heap.h).
 class CpuTurn {
  public:
-  explicit CpuTurn(bool on_cpu = true);
+  explicit CpuTurn(bool on_cpu = true, int width = 0);  // 0: the whole budget
   ~CpuTurn();
   CpuTurn(const CpuTurn&) = delete;
   CpuTurn& operator=(const CpuTurn&) = delete;
 
  private:
   bool counted_ = false;
+  int width_ = 0;  // cores taken from the budget (0: nested or not on the CPU)
 };
 
 }  // namespace vamp

@@ -6,6 +6,8 @@
 #include "vamp.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <stdexcept>
 
 namespace vamp {
@@ -32,6 +34,10 @@ void StreamEncoder::reset() {
   buf_start_ = received_ = next_ = 0;
 }
 
+void StreamEncoder::warm_up() {
+  model_->codec()->encode(at::zeros({1, 1, int64_t(min_frames_ + 2 * context_) * hop_}, at::kFloat));
+}
+
 int64_t StreamEncoder::lookahead_samples() const { return int64_t(context_ + min_frames_) * hop_; }
 
 void StreamEncoder::push(const float* samples, size_t n) {
@@ -40,9 +46,12 @@ void StreamEncoder::push(const float* samples, size_t n) {
 }
 
 size_t StreamEncoder::pull(std::vector<uint16_t>& out) {
-  // Frame f is final once samples up to (f + 1 + context) * hop have arrived.
-  const int64_t ready_end = received_ / hop_ - context_;
-  if (ready_end - next_ < min_frames_) return 0;
+  // Frame f is final once samples up to (f + 1 + context) * hop have arrived. Whole multiples of
+  // min_frames only, so buffers stay aligned to the stream (a sampler's windows of the same size
+  // then each complete with one buffer, not one frame into the next).
+  int64_t ready_end = received_ / hop_ - context_;
+  ready_end = next_ + (ready_end - next_) / min_frames_ * min_frames_;
+  if (ready_end <= next_) return 0;
   size_t n = 0;
   while (next_ < ready_end) n += run(next_, std::min(ready_end, next_ + kMaxWindowFrames), out);
   return n;
@@ -98,6 +107,10 @@ StreamDecoder::~StreamDecoder() = default;
 void StreamDecoder::reset() {
   buf_.clear();
   buf_start_ = received_ = next_ = 0;
+}
+
+void StreamDecoder::warm_up(int64_t frames) {
+  model_->codec()->decode(at::zeros({1, codebooks_, std::max<int64_t>(1, frames) + 2 * context_}, at::kLong));
 }
 
 int64_t StreamDecoder::lookahead_frames() const { return context_ + min_frames_; }
@@ -272,6 +285,43 @@ size_t StreamSampler::run(int64_t n_new, std::vector<uint16_t>& out) {
   pending_ -= size_t(n_new);
   ++windows_;
   return size_t(n_new);
+}
+
+// --- live windows ---------------------------------------------------------------------------
+
+double measure_window_seconds(std::shared_ptr<TransformerModel> coarse, std::shared_ptr<TransformerModel> c2f,
+                             const SampleSettings& settings, int codebooks_in, const BatchSettings& batch) {
+  // One window as long as a full one (context + new frames), all of it generated.
+  SampleSettings one = settings;
+  one.window_frames = settings.context_frames + settings.window_frames;
+  one.context_frames = 0;
+  StreamSampler sampler(std::move(coarse), std::move(c2f), one, codebooks_in, batch);
+  const std::vector<uint16_t> tokens(size_t(one.window_frames) * size_t(codebooks_in), 0);
+  sampler.push(tokens.data(), nullptr, size_t(one.window_frames));
+  std::vector<uint16_t> out;
+  const auto start = std::chrono::steady_clock::now();
+  sampler.pull(out);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+namespace {
+
+double step_units(const SampleSettings& s, int steps) {
+  return double(steps) * std::max(1, s.feedback_steps) + s.c2f_steps;
+}
+
+}  // namespace
+
+int StepGovernor::steps_for(const SampleSettings& settings, int min_steps, double seconds_left) const {
+  if (per_step_ <= 0) return settings.steps;
+  const double fit = (kMargin * seconds_left / per_step_ - settings.c2f_steps) / std::max(1, settings.feedback_steps);
+  const int floor_steps = std::max(1, std::min(min_steps, settings.steps));
+  return std::clamp(int(std::floor(fit)), floor_steps, settings.steps);
+}
+
+void StepGovernor::observe(const SampleSettings& settings, double seconds) {
+  const double rate = seconds / step_units(settings, settings.steps);
+  per_step_ = per_step_ <= 0 || rate > per_step_ ? rate : 0.8 * per_step_ + 0.2 * rate;
 }
 
 }  // namespace vamp

@@ -388,8 +388,10 @@ at::Tensor Transformer::attention(const at::Tensor& qkv, const at::Tensor& bias,
 
 at::Tensor Transformer::forward(const at::Tensor& codes, Trace* tr) const {
   at::NoGradGuard no_grad;
-  const CpuTurn turn(device_.is_cpu());
   check_codes(codes);
+  // The widest products are the feed-forward ones, [B*T, D] x [D, 4D].
+  const double dim = double(cfg_.embedding_dim);
+  const CpuTurn turn(device_.is_cpu(), cpu_width(2.0 * double(codes.size(0) * codes.size(2)) * dim * 4 * dim));
   at::Tensor in = codes.to(device_);
   if (precision_ != Precision::FP32) return forward_lowp(in, tr);
   const int64_t B = in.size(0), T = in.size(2), D = cfg_.embedding_dim, Cp = n_predicted(),

@@ -156,13 +156,38 @@ class StreamSampler {
   int64_t windows_ = 0;
 };
 
+// The time one full window of `settings` (context_frames + window_frames frames, every token
+// generated, from arbitrary tokens) takes here, through the models' shared scheduler like any
+// window: what a live pipeline has to budget for each window.
+double measure_window_seconds(std::shared_ptr<TransformerModel> coarse, std::shared_ptr<TransformerModel> c2f,
+                              const SampleSettings& settings, int codebooks_in, const BatchSettings& batch = {});
+
+// Coarse steps for windows with a deadline (live streams): a window gets `settings.steps` when
+// they fit in the time it has left, else as many as fit, never fewer than `min_steps`. A window's
+// time is modelled as seconds-per-step x (coarse steps x feedback passes + c2f steps); the rate
+// starts from a measurement (or 0: full steps until one window has been timed) and follows the
+// windows run: at once when they get slower, gradually when they get faster.
+class StepGovernor {
+ public:
+  explicit StepGovernor(double seconds_per_step = 0) : per_step_(seconds_per_step) {}
+  int steps_for(const SampleSettings& settings, int min_steps, double seconds_left) const;
+  void observe(const SampleSettings& settings, double seconds);  // a window run with `settings`
+  double seconds_per_step() const { return per_step_; }
+
+  static constexpr double kMargin = 0.85;  // of the time left a window plans to use
+
+ private:
+  double per_step_;
+};
+
 // Audio in, tokens out, with codes equal to encoding the whole signal at once: every window
 // carries the encoder's receptive field of left and right context; only the true signal edges
 // see zero padding. Token frames are appended frame-major ([T][K], uint16).
 class StreamEncoder {
  public:
-  // codebooks: how many of the codec's codebooks to emit (0 = all). min_frames: frames to
-  // gather before running the encoder (amortizes the context overhead).
+  // codebooks: how many of the codec's codebooks to emit (0 = all). min_frames: pull() emits
+  // whole multiples of it, counted from the stream's first frame (larger amortizes the context
+  // overhead); drain() emits the rest.
   StreamEncoder(std::shared_ptr<CodecModel> model, int codebooks, int min_frames);
   ~StreamEncoder();
 
@@ -170,6 +195,9 @@ class StreamEncoder {
   size_t pull(std::vector<uint16_t>& out);    // frames whose right context has arrived
   size_t drain(std::vector<uint16_t>& out);   // end of stream: zero-pads the last frame, emits all
   void reset();
+  // Encodes one buffer's window of silence and forgets it: the first-call costs (heap growth, BLAS
+  // buffers) are paid before a live stream starts rather than by its first buffer.
+  void warm_up();
 
   int codebooks() const { return codebooks_; }
   // Samples a frame waits for after its own end, at most: the latency this adds.
@@ -198,6 +226,7 @@ class StreamDecoder {
   size_t pull(std::vector<float>& out, int64_t upto = INT64_MAX);
   size_t drain(std::vector<float>& out);  // end of stream (or a gap/discontinuity ahead)
   void reset();
+  void warm_up(int64_t frames);  // decodes `frames` (plus context) of token 0 and forgets it
 
   int64_t lookahead_frames() const;
   int64_t ready_end() const { return received_ - context_; }  // frames before this can be decoded

@@ -56,6 +56,7 @@ struct GstVampDecPrivate
   std::unique_ptr<vamp::StreamDecoder> stream;
   VampTokensInfo tokens = { };
   std::deque<guint64> pending;  /* frames of each input buffer not yet finished */
+  guint64 head_done = 0;        /* frames of pending.front () already pushed (as a subframe) */
   std::vector<uint16_t> scratch;
   std::vector<float> audio;
 };
@@ -117,7 +118,7 @@ gst_vamp_dec_class_init (GstVampDecClass * klass)
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
           "CPU threads of the engine, one budget shared by every vamp element of the process: "
-          "their computations take turns, each with all of it (0 = keep the budget; default: "
+          "their computations share it, each with the cores its operations can use (0 = keep the budget; default: "
           "every core this process may use)", 0, 1024, DEFAULT_THREADS,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property (gobject_class, PROP_PRECISION,
@@ -222,7 +223,18 @@ gst_vamp_dec_start (GstAudioDecoder * dec)
   GstVampDec *self = GST_VAMP_DEC (dec);
   self->priv->model = vamp_element_open_codec (GST_ELEMENT (self), self->model_path,
       self->device, self->precision, self->threads);
-  return self->priv->model != nullptr;
+  if (!self->priv->model)
+    return FALSE;
+  /* A second of silence, so the first buffer of a live stream does not pay the first-call costs. */
+  const vamp::CodecInfo & codec = self->priv->model->info ();
+  try {
+    vamp::StreamDecoder (self->priv->model, codec.n_codebooks, 1).warm_up (codec.sample_rate /
+        codec.hop_length);
+  } catch (const std::exception & e) {
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("The codec failed on silence."), ("%s", e.what ()));
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static gboolean
@@ -232,6 +244,7 @@ gst_vamp_dec_stop (GstAudioDecoder * dec)
   self->priv->stream.reset ();
   self->priv->model.reset ();
   self->priv->pending.clear ();
+  self->priv->head_done = 0;
   return TRUE;
 }
 
@@ -264,6 +277,7 @@ gst_vamp_dec_set_format (GstAudioDecoder * dec, GstCaps * caps)
   priv->tokens = tokens;
   priv->stream.reset (new vamp::StreamDecoder (priv->model, tokens.codebooks, 1));
   priv->pending.clear ();
+  priv->head_done = 0;
 
   GstAudioInfo info;
   gst_audio_info_set_format (&info, GST_AUDIO_FORMAT_F32LE, codec.sample_rate, 1, NULL);
@@ -272,22 +286,62 @@ gst_vamp_dec_set_format (GstAudioDecoder * dec, GstCaps * caps)
   return gst_audio_decoder_set_output_format (dec, &info);
 }
 
-/* Pushes priv->audio as the output of the oldest `n_buffers` pending input buffers. */
+/* Pushes priv->audio, the next `n_frames` frames of output, as soon as it is decoded: no frame
+ * waits for the rest of its input buffer (a whole vampsample window) to be decodable. The part
+ * of an input buffer that is ready goes out as a subframe. GstAudioDecoder stamps an output
+ * with the PTS of the input buffer it starts (plus the subframes already out of that buffer), so
+ * a buffer's last part is pushed as a subframe too, and the buffer finished without data. */
 static GstFlowReturn
-gst_vamp_dec_finish (GstVampDec * self, guint n_buffers)
+gst_vamp_dec_push (GstVampDec * self, guint64 n_frames)
 {
   GstVampDecPrivate *priv = self->priv;
-  if (n_buffers == 0)
-    return GST_FLOW_OK;
-  for (guint i = 0; i < n_buffers; ++i)
+  GstAudioDecoder *dec = GST_AUDIO_DECODER (self);
+  const gsize hop = (gsize) priv->tokens.hop_length;
+  gsize offset = 0;             /* samples of priv->audio pushed */
+  auto take = [&](guint64 frames) -> GstBuffer * {
+    const gsize n = MIN ((gsize) frames * hop, priv->audio.size () - offset);
+    if (n == 0)
+      return NULL;
+    GstBuffer *out = gst_buffer_new_allocate (NULL, n * sizeof (float), NULL);
+    gst_buffer_fill (out, 0, priv->audio.data () + offset, n * sizeof (float));
+    offset += n;
+    return out;
+  };
+  auto subframe = [&](guint64 frames) {
+    GstBuffer *out = take (frames);
+    return out ? gst_audio_decoder_finish_subframe (dec, out) : GST_FLOW_OK;
+  };
+  GstFlowReturn ret = GST_FLOW_OK;
+  /* The rest of a buffer partly pushed already. */
+  if (priv->head_done > 0 && !priv->pending.empty ()
+      && n_frames >= priv->pending.front () - priv->head_done) {
+    const guint64 rest = priv->pending.front () - priv->head_done;
+    n_frames -= rest;
+    ret = subframe (rest);
+    if (ret == GST_FLOW_OK)
+      ret = gst_audio_decoder_finish_frame (dec, NULL, 1);
     priv->pending.pop_front ();
-  GstBuffer *out = NULL;
-  if (!priv->audio.empty ()) {
-    out = gst_buffer_new_allocate (NULL, priv->audio.size () * sizeof (float), NULL);
-    gst_buffer_fill (out, 0, priv->audio.data (), priv->audio.size () * sizeof (float));
-    priv->audio.clear ();
+    priv->head_done = 0;
   }
-  return gst_audio_decoder_finish_frame (GST_AUDIO_DECODER (self), out, (gint) n_buffers);
+  /* Whole buffers. */
+  guint finished = 0;
+  guint64 frames = 0;
+  while (ret == GST_FLOW_OK && !priv->pending.empty () && priv->head_done == 0
+      && n_frames >= priv->pending.front ()) {
+    n_frames -= priv->pending.front ();
+    frames += priv->pending.front ();
+    priv->pending.pop_front ();
+    ++finished;
+  }
+  if (finished > 0)
+    ret = gst_audio_decoder_finish_frame (dec, take (frames), (gint) finished);
+  /* The start of the next one. */
+  if (ret == GST_FLOW_OK && n_frames > 0 && !priv->pending.empty ()) {
+    priv->head_done += n_frames;
+    ret = subframe (n_frames);
+  }
+  priv->audio.clear ();
+  return ret;
 }
 
 /* Decodes every pending frame (end of stream, or a gap or discontinuity ahead). */
@@ -295,8 +349,13 @@ static GstFlowReturn
 gst_vamp_dec_drain (GstVampDec * self)
 {
   GstVampDecPrivate *priv = self->priv;
-  priv->stream->drain (priv->audio);
-  GstFlowReturn ret = gst_vamp_dec_finish (self, (guint) priv->pending.size ());
+  const guint64 frames = priv->stream->drain (priv->audio);
+  GstFlowReturn ret = gst_vamp_dec_push (self, frames);
+  /* Buffers the codec produced nothing for (empty ones) are finished too. */
+  if (ret == GST_FLOW_OK && !priv->pending.empty ())
+    ret = gst_audio_decoder_finish_frame (GST_AUDIO_DECODER (self), NULL, (gint) priv->pending.size ());
+  priv->pending.clear ();
+  priv->head_done = 0;
   priv->stream->reset ();
   return ret;
 }
@@ -330,7 +389,7 @@ gst_vamp_dec_handle_frame (GstAudioDecoder * dec, GstBuffer * buffer)
     priv->pending.push_back (n_frames);
     if (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_GAP)) {
       priv->audio.assign (n_frames * tokens->hop_length, 0.0f);
-      return gst_vamp_dec_finish (self, 1);
+      return gst_vamp_dec_push (self, n_frames);
     }
 
     /* Tokens are the first 2*T*K bytes, whatever memories hold them (design.md section 2). */
@@ -339,21 +398,7 @@ gst_vamp_dec_handle_frame (GstAudioDecoder * dec, GstBuffer * buffer)
     for (auto & t : priv->scratch)
       t = GUINT16_FROM_LE (t);
     priv->stream->push (priv->scratch.data (), n_frames);
-
-    /* Decode only whole input buffers so each output inherits its input's timestamp. */
-    const gint64 ready = priv->stream->ready_end ();
-    gint64 upto = priv->stream->frames_out ();
-    guint n_buffers = 0;
-    for (guint64 frames : priv->pending) {
-      if (upto + (gint64) frames > ready)
-        break;
-      upto += frames;
-      ++n_buffers;
-    }
-    if (n_buffers == 0)
-      return GST_FLOW_OK;
-    priv->stream->pull (priv->audio, upto);
-    return gst_vamp_dec_finish (self, n_buffers);
+    return gst_vamp_dec_push (self, priv->stream->pull (priv->audio));
   } catch (const std::exception & e) {
     GST_ELEMENT_ERROR (self, STREAM, DECODE, ("Invalid tokens."), ("%s", e.what ()));
     return GST_FLOW_ERROR;
@@ -367,5 +412,6 @@ gst_vamp_dec_flush (GstAudioDecoder * dec, gboolean hard)
   if (self->priv->stream)
     self->priv->stream->reset ();
   self->priv->pending.clear ();
+  self->priv->head_done = 0;
   self->priv->audio.clear ();
 }

@@ -130,13 +130,15 @@ gst_vamp_enc_class_init (GstVampEncClass * klass)
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property (gobject_class, PROP_FRAMES_PER_BUFFER,
       g_param_spec_int ("frames-per-buffer", "Frames per buffer",
-          "Token frames gathered before the encoder runs (larger = more efficient, more latency)",
+          "Token frames per output buffer, counted from the stream's start (the last at EOS may be "
+          "shorter; larger = more efficient, more latency; a divisor of vampsample's "
+          "window-frames keeps its windows from waiting on the next buffer)",
           1, 10000, DEFAULT_FRAMES_PER_BUFFER,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
           "CPU threads of the engine, one budget shared by every vamp element of the process: "
-          "their computations take turns, each with all of it (0 = keep the budget; default: "
+          "their computations share it, each with the cores its operations can use (0 = keep the budget; default: "
           "every core this process may use)", 0, 1024, DEFAULT_THREADS,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property (gobject_class, PROP_PRECISION,
@@ -256,7 +258,15 @@ gst_vamp_enc_start (GstAudioEncoder * enc)
   GstVampEnc *self = GST_VAMP_ENC (enc);
   self->priv->model = vamp_element_open_codec (GST_ELEMENT (self), self->model_path,
       self->device, self->precision, self->threads);
-  return self->priv->model != nullptr;
+  if (!self->priv->model)
+    return FALSE;
+  try {
+    vamp::StreamEncoder (self->priv->model, self->codebooks, self->frames_per_buffer).warm_up ();
+  } catch (const std::exception & e) {
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("The codec failed on silence."), ("%s", e.what ()));
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static gboolean

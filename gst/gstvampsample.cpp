@@ -32,15 +32,21 @@
  *
  * Latency: a frame can only be generated once its whole window has arrived, so
  * in live pipelines the element reports upstream latency + `window-frames` +
- * `batch-timeout` + `processing-latency` (the time one window, or one batch,
- * takes on this machine: measure it with the bus messages and set it so
- * downstream never starves).
+ * `batch-timeout` + `processing-latency`: the time a window may take from its
+ * last input frame to its output. By default (`processing-latency=0`) it is
+ * measured when the pipeline first asks for its latency: one full window
+ * (`context-frames` + `window-frames`, `steps`) is generated from dummy tokens,
+ * and the budget is 1.5 times that. In live pipelines each window then gets the
+ * coarse steps that fit in the time it has left (the time per step is followed
+ * from window to window), down to `min-steps`, so a machine that gets busier
+ * costs steps rather than audio; files (not live) always get `steps`.
  *
  * After each window the element posts an element message `vampsample` with
  * fields `window` (guint64), `frames` (gint), `seconds` (gdouble, processing
  * time including the wait for a batch), `realtime-factor` (gdouble: processing
- * time / audio time), `steps-per-second` (gdouble) and `batch-size` (gint: the
- * windows, of any streams, that shared its forward passes).
+ * time / audio time), `steps` (gint: the coarse steps the window got),
+ * `steps-per-second` (gdouble) and `batch-size` (gint: the windows, of any
+ * streams, that shared its forward passes).
  *
  * Input tokens with fewer codebooks than the models (e.g. one codebook kept for
  * generative compression) are accepted: the missing codebooks are generated.
@@ -75,7 +81,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_vamp_sample_debug);
 
 #define DEFAULT_DEVICE "auto"
 #define DEFAULT_SEED -1
-#define DEFAULT_PROCESSING_LATENCY (2 * GST_SECOND)
+#define DEFAULT_PROCESSING_LATENCY 0     /* measured */
+#define PROCESSING_HEADROOM 1.5          /* measured window time -> budget */
+#define DEFAULT_MIN_STEPS 4
 #define DEFAULT_THREADS 0
 #define DEFAULT_MAX_BATCH 0
 #define DEFAULT_BATCH_TIMEOUT 0
@@ -101,6 +109,7 @@ enum
   PROP_C2F_WINDOW_FRAMES,
   PROP_GENERATE_UNMASKED,
   PROP_PROCESSING_LATENCY,
+  PROP_MIN_STEPS,
   PROP_THREADS,
   PROP_MAX_BATCH,
   PROP_BATCH_TIMEOUT,
@@ -113,6 +122,14 @@ struct PendingInput
   std::vector<uint16_t> tokens;
   std::vector<uint8_t> mask;   /* empty: mask=none input (generate everything) */
   size_t frames = 0;
+  std::chrono::steady_clock::time_point arrived;
+};
+
+/* When the input that completed a stream's frame count arrived: windows' start of the clock. */
+struct Arrival
+{
+  guint64 frames_after;        /* input frames of the stream once this buffer was in */
+  std::chrono::steady_clock::time_point when;
 };
 
 struct GstVampSamplePrivate
@@ -135,6 +152,14 @@ struct GstVampSamplePrivate
   GstClockTime base_ts = GST_CLOCK_TIME_NONE;  /* PTS of the first input frame */
   guint64 frames_out = 0;
   guint64 seed = 0;
+
+  /* Live pacing: the streaming thread's, except `live` and `measured` (under the object lock). */
+  bool live = false;                   /* the last latency query found a live upstream */
+  GstClockTime measured = 0;           /* one full window's time here (0: not measured yet) */
+  vamp::StepGovernor governor;
+  std::deque<Arrival> arrivals;        /* input not yet covered by a finished window */
+  guint64 frames_pushed = 0;           /* input frames handed to the sampler since the reset */
+  std::mutex measure_lock;             /* one measurement at a time */
 };
 
 struct _GstVampSample
@@ -148,6 +173,7 @@ struct _GstVampSample
   gint64 seed;
   gboolean generate_unmasked;
   GstClockTime processing_latency;
+  gint min_steps;
   gint threads;
   gint max_batch;
   GstClockTime batch_timeout;
@@ -262,13 +288,19 @@ gst_vamp_sample_class_init (GstVampSampleClass * klass)
           "(unconditional generation); otherwise such input is refused", FALSE, MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_PROCESSING_LATENCY,
       g_param_spec_uint64 ("processing-latency", "Processing latency",
-          "Time one window takes to generate on this machine, in ns, added to the reported "
-          "latency in live pipelines", 0, G_MAXUINT64, DEFAULT_PROCESSING_LATENCY,
-          MUTABLE_READY));
+          "Time a window may take from its last input frame to its output, in ns, added to the "
+          "reported latency in live pipelines (0 = 1.5 x one full window's time, measured here "
+          "when the pipeline first asks for its latency)", 0, G_MAXUINT64,
+          DEFAULT_PROCESSING_LATENCY, MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MIN_STEPS,
+      g_param_spec_int ("min-steps", "Minimum steps",
+          "Live pipelines: fewest coarse steps a window may drop to so that it is ready within "
+          "processing-latency (>= steps: never fewer than steps)", 1, 256, DEFAULT_MIN_STEPS,
+          MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
           "CPU threads of the engine, one budget shared by every vamp element of the process: "
-          "their computations take turns, each with all of it (0 = keep the budget; default: "
+          "their computations share it, each with the cores its operations can use (0 = keep the budget; default: "
           "every core this process may use)", 0, 1024,
           DEFAULT_THREADS, MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_MAX_BATCH,
@@ -305,6 +337,7 @@ gst_vamp_sample_init (GstVampSample * self)
   self->device = g_strdup (DEFAULT_DEVICE);
   self->seed = DEFAULT_SEED;
   self->processing_latency = DEFAULT_PROCESSING_LATENCY;
+  self->min_steps = DEFAULT_MIN_STEPS;
   self->threads = DEFAULT_THREADS;
   self->max_batch = DEFAULT_MAX_BATCH;
   self->batch_timeout = DEFAULT_BATCH_TIMEOUT;
@@ -405,6 +438,9 @@ gst_vamp_sample_set_property (GObject * object, guint prop_id, const GValue * va
       self->processing_latency = g_value_get_uint64 (value);
       latency_changed = TRUE;
       break;
+    case PROP_MIN_STEPS:
+      self->min_steps = g_value_get_int (value);
+      break;
     case PROP_THREADS:
       self->threads = g_value_get_int (value);
       break;
@@ -484,6 +520,9 @@ gst_vamp_sample_get_property (GObject * object, guint prop_id, GValue * value, G
       break;
     case PROP_PROCESSING_LATENCY:
       g_value_set_uint64 (value, self->processing_latency);
+      break;
+    case PROP_MIN_STEPS:
+      g_value_set_int (value, self->min_steps);
       break;
     case PROP_THREADS:
       g_value_set_int (value, self->threads);
@@ -594,6 +633,8 @@ gst_vamp_sample_reset_stream (GstVampSample * self)
   priv->eos = false;
   priv->base_ts = GST_CLOCK_TIME_NONE;
   priv->frames_out = 0;
+  priv->arrivals.clear ();
+  priv->frames_pushed = 0;
   if (priv->sampler)
     priv->sampler->reset ();
 }
@@ -612,6 +653,11 @@ gst_vamp_sample_change_state (GstElement * element, GstStateChange transition)
     gst_vamp_sample_reset_stream (self);
     self->priv->sampler.reset ();
     self->priv->configured = false;
+    self->priv->governor = vamp::StepGovernor ();
+    GST_OBJECT_LOCK (self);
+    self->priv->measured = 0;   /* settings may change before the next measurement */
+    self->priv->live = false;
+    GST_OBJECT_UNLOCK (self);
     self->priv->coarse.reset ();
     self->priv->c2f.reset ();
     self->priv->codec.reset ();
@@ -764,6 +810,7 @@ gst_vamp_sample_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     input.mask.resize (n);
     gst_buffer_extract (buf, n * 2, input.mask.data (), n);
   }
+  input.arrived = std::chrono::steady_clock::now ();
   if (!GST_CLOCK_TIME_IS_VALID (priv->base_ts))
     priv->base_ts = GST_BUFFER_PTS_IS_VALID (buf) ? GST_BUFFER_PTS (buf) : 0;
   gst_buffer_unref (buf);
@@ -815,19 +862,78 @@ gst_vamp_sample_push (GstVampSample * self, GstCaps * caps, GstEvent * segment,
   return gst_pad_push (self->srcpad, buf);
 }
 
+/* The time a window may take from its last input frame to its output (the processing part of
+ * the reported latency): processing-latency, or 1.5 x the measured window time; NONE while
+ * neither is known. Object lock held. */
+static GstClockTime
+gst_vamp_sample_budget (GstVampSample * self)
+{
+  GstClockTime processing = self->processing_latency;
+  if (processing == 0 && self->priv->measured > 0)
+    processing = (GstClockTime) (self->priv->measured * PROCESSING_HEADROOM);
+  return processing > 0 ? processing + self->batch_timeout : GST_CLOCK_TIME_NONE;
+}
+
+/* Measures one full window here, once (for processing-latency=0, when the pipeline is live). */
 static void
-gst_vamp_sample_post_stats (GstVampSample * self, guint64 window, size_t frames, double seconds,
-    int batch_size)
+gst_vamp_sample_measure (GstVampSample * self)
+{
+  GstVampSamplePrivate *priv = self->priv;
+  std::lock_guard < std::mutex > once (priv->measure_lock);
+  GST_OBJECT_LOCK (self);
+  const bool needed = self->processing_latency == 0 && priv->measured == 0 && priv->coarse;
+  vamp::SampleSettings settings = self->settings;
+  GST_OBJECT_UNLOCK (self);
+  if (!needed)
+    return;
+  const int codebooks = priv->configured ? priv->in_info.codebooks
+      : priv->codec->info ().n_codebooks;
+  vamp::BatchSettings batch;
+  batch.precision = priv->sched_precision.empty ()? "fp32" : priv->sched_precision;
+  try {
+    const double secs = vamp::measure_window_seconds (priv->coarse, priv->c2f, settings, codebooks,
+        batch);
+    GST_INFO_OBJECT (self, "one window of %d + %d frames, %d + %d steps: %.2f s here",
+        settings.context_frames, settings.window_frames, settings.steps, settings.c2f_steps, secs);
+    GST_OBJECT_LOCK (self);
+    priv->measured = MAX ((GstClockTime) (secs * GST_SECOND), 1);
+    GST_OBJECT_UNLOCK (self);
+    priv->governor = vamp::StepGovernor (secs / (settings.steps * MAX (1,
+                settings.feedback_steps) + settings.c2f_steps));
+  } catch (const std::exception & e) {
+    GST_WARNING_OBJECT (self, "could not measure a window (%s): set processing-latency",
+        e.what ());
+  }
+}
+
+/* Seconds since the input that completed window `window` of the stream arrived. */
+static double
+gst_vamp_sample_window_waited (GstVampSample * self, guint64 window,
+    std::chrono::steady_clock::time_point now)
+{
+  GstVampSamplePrivate *priv = self->priv;
+  const guint64 needed = (window + 1) * (guint64) priv->sampler->settings ().window_frames;
+  while (priv->arrivals.size () > 1 && priv->arrivals.front ().frames_after < needed)
+    priv->arrivals.pop_front ();
+  if (priv->arrivals.empty () || priv->arrivals.front ().frames_after < needed)
+    return 0.0;
+  return std::chrono::duration < double >(now - priv->arrivals.front ().when).count ();
+}
+
+static void
+gst_vamp_sample_post_stats (GstVampSample * self, guint64 window, size_t frames, int steps,
+    double seconds, int batch_size)
 {
   const VampTokensInfo & out = self->priv->out_info;
   const double audio_seconds = (double) frames * out.hop_length / out.rate;
-  const int steps = self->settings.steps + self->settings.c2f_steps;
+  const int all_steps = steps + self->settings.c2f_steps;
   GstStructure *s = gst_structure_new ("vampsample",
       "window", G_TYPE_UINT64, window,
       "frames", G_TYPE_INT, (gint) frames,
       "seconds", G_TYPE_DOUBLE, seconds,
       "realtime-factor", G_TYPE_DOUBLE, audio_seconds > 0 ? seconds / audio_seconds : 0.0,
-      "steps-per-second", G_TYPE_DOUBLE, seconds > 0 ? steps / seconds : 0.0,
+      "steps", G_TYPE_INT, steps,
+      "steps-per-second", G_TYPE_DOUBLE, seconds > 0 ? all_steps / seconds : 0.0,
       "batch-size", G_TYPE_INT, batch_size, NULL);
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
@@ -858,6 +964,8 @@ gst_vamp_sample_loop (GstVampSample * self)
       gst_pad_pause_task (self->srcpad);
       return;
     }
+    priv->frames_pushed += in.frames;
+    priv->arrivals.push_back ({priv->frames_pushed, in.arrived});
     priv->queued_frames -= in.frames;
     priv->queue.pop_front ();
   }
@@ -872,17 +980,28 @@ gst_vamp_sample_loop (GstVampSample * self)
   settings = self->settings;
   const int max_batch = self->max_batch;
   const int64_t batch_timeout = (int64_t) MIN (self->batch_timeout, (GstClockTime) G_MAXINT64);
+  const int min_steps = self->min_steps;
+  const GstClockTime budget = priv->live ? gst_vamp_sample_budget (self) : GST_CLOCK_TIME_NONE;
   GST_OBJECT_UNLOCK (self);
   guard.unlock ();
 
   std::vector < uint16_t > tokens;
   GstFlowReturn ret = GST_FLOW_OK;
   try {
-    priv->sampler->update (settings);
     priv->sampler->update_batch (max_batch, batch_timeout);
     while (ret == GST_FLOW_OK) {
       const guint64 window = priv->sampler->windows_done ();
       const auto start = std::chrono::steady_clock::now ();
+      vamp::SampleSettings paced = settings;
+      if (GST_CLOCK_TIME_IS_VALID (budget) && priv->sampler->window_ready ()) {
+        const double waited = gst_vamp_sample_window_waited (self, window, start);
+        paced.steps = priv->governor.steps_for (settings, min_steps, budget / 1e9 - waited);
+        if (paced.steps < settings.steps)
+          GST_INFO_OBJECT (self, "window %" G_GUINT64_FORMAT ": %d of %d steps to be ready "
+              "in time (%.2f s of %.2f s left)", window, paced.steps, settings.steps,
+              budget / 1e9 - waited, budget / 1e9);
+      }
+      priv->sampler->update (paced);
       size_t frames = 0;
       if (priv->sampler->window_ready ())
         frames = priv->sampler->pull (tokens);
@@ -892,9 +1011,12 @@ gst_vamp_sample_loop (GstVampSample * self)
         break;
       const double secs =
           std::chrono::duration < double >(std::chrono::steady_clock::now () - start).count ();
-      GST_DEBUG_OBJECT (self, "window %" G_GUINT64_FORMAT ": %zu frames in %.2f s", window,
-          frames, secs);
-      gst_vamp_sample_post_stats (self, window, frames, secs, priv->sampler->last_batch_size ());
+      GST_DEBUG_OBJECT (self, "window %" G_GUINT64_FORMAT ": %zu frames, %d steps in %.2f s",
+          window, frames, paced.steps, secs);
+      if (frames == (size_t) settings.window_frames)
+        priv->governor.observe (paced, secs);
+      gst_vamp_sample_post_stats (self, window, frames, paced.steps, secs,
+          priv->sampler->last_batch_size ());
       ret = gst_vamp_sample_push (self, caps, segment, tokens);
       caps = nullptr;
       segment = nullptr;
@@ -973,11 +1095,16 @@ gst_vamp_sample_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
   gboolean live;
   GstClockTime min, max;
   gst_query_parse_latency (query, &live, &min, &max);
+  if (live)
+    gst_vamp_sample_measure (self);
   /* A frame waits for the rest of its window, then for the window's generation. */
   GST_OBJECT_LOCK (self);
+  self->priv->live = live;
   const VampTokensInfo info = self->priv->out_info;
   const gint window = self->settings.window_frames;
-  const GstClockTime budget = self->processing_latency + self->batch_timeout;
+  GstClockTime budget = gst_vamp_sample_budget (self);
+  if (!GST_CLOCK_TIME_IS_VALID (budget))
+    budget = self->batch_timeout;
   GST_OBJECT_UNLOCK (self);
   /* ...and, when it waits for a batch, for other streams' windows (batch-timeout at most). */
   const GstClockTime ours = (info.rate > 0 ? vamp_tokens_frames_to_time (&info, window) : 0) + budget;

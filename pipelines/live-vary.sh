@@ -9,12 +9,13 @@
 # reach it after their play-out time (underruns).
 # Knobs (environment): DURATION=seconds to run (default: until Ctrl-C), PERIOD=5,
 # WINDOW=57 frames per window (1 s), CONTEXT=172 frames of prompt (3 s),
-# PROCESSING_MS=2500 (what one window may take from its last input to its output: 2500 ran 60 s
-# of live input with no underrun on a 2-core CPU with the default models, docs/performance.md;
-# 2000 underran there: 5, 56 and 57 of 61 buffers in three runs; with PRECISION=int8, 2000 ran
-# with none late in two runs), STEPS (default 12 here), C2F_STEPS, SEED, THREADS, PRECISION.
-# Latency = vampenc lookahead + WINDOW frames + PROCESSING_MS + vampdec lookahead
-# (docs/latency.md); a window that takes longer than PROCESSING_MS makes the sink drop audio.
+# PROCESSING_MS (what one window may take from its last input to its output; default: vampsample
+# measures one window at start and budgets 1.5 times that, then gives each window the steps that
+# fit, down to MIN_STEPS=4), STEPS (default 12 here), C2F_STEPS, SEED, THREADS, PRECISION.
+# vampenc emits buffers of the largest divisor of WINDOW up to 20 frames and half the window, so
+# each window completes with a buffer. Latency = vampenc lookahead + WINDOW frames + processing + vampdec lookahead
+# (docs/latency.md); 60 s of recorded music on a 2-core CPU ran with no buffer late, also with a
+# busy loop on one core (docs/performance.md).
 set -eu
 STEPS="${STEPS:-12}"
 . "$(dirname "$0")/env.sh"
@@ -23,7 +24,10 @@ out="${2:-}"
 PERIOD="${PERIOD:-5}"
 WINDOW="${WINDOW:-57}"
 CONTEXT="${CONTEXT:-172}"
-PROCESSING_MS="${PROCESSING_MS:-2500}"
+PROCESSING_MS="${PROCESSING_MS:-0}"
+MIN_STEPS="${MIN_STEPS:-4}"
+ENC_FRAMES=$((WINDOW / 2 < 20 ? (WINDOW + 1) / 2 : 20))
+while [ $((WINDOW % ENC_FRAMES)) -ne 0 ]; do ENC_FRAMES=$((ENC_FRAMES - 1)); done
 DURATION="${DURATION:-0}"
 
 case "$mode" in
@@ -46,9 +50,9 @@ case "$LAUNCH" in
 esac
 
 # shellcheck disable=SC2086
-$LAUNCH $opts $src ! $TO_CODEC ! $ENC frames-per-buffer=4 ! \
+$LAUNCH $opts $src ! $TO_CODEC ! $ENC frames-per-buffer="$ENC_FRAMES" ! \
   vampmask periodic-prompt="$PERIOD" seed="$SEED" ! \
   $SAMPLE window-frames="$WINDOW" context-frames="$CONTEXT" \
-    processing-latency=$((PROCESSING_MS * 1000000)) ! \
+    processing-latency=$((PROCESSING_MS * 1000000)) min-steps="$MIN_STEPS" ! \
   $DEC ! $sink
 [ -z "$out" ] || echo "wrote $out"

@@ -83,6 +83,45 @@ START_TEST(test_turns_are_exclusive_and_in_order) {
 }
 END_TEST
 
+// Narrow turns run side by side while their widths fit in the budget; a turn as wide as the budget
+// waits for them, and a narrow turn that arrives after it waits for it (first come, first served).
+START_TEST(test_narrow_turns_share_the_budget) {
+  vamp::set_cpu_threads(2);
+  std::atomic<int> inside{0}, most{0}, order{0};
+  int narrow_threads = 0, wide_order = -1, late_order = -1;
+  auto narrow = [&](int* slot) {
+    const vamp::CpuTurn turn(true, 1);
+    narrow_threads = at::get_num_threads();
+    most = std::max(most.load(), ++inside);
+    if (slot) *slot = order++;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    --inside;
+  };
+  std::thread a(narrow, nullptr), b(narrow, nullptr);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  ck_assert_int_eq(most.load(), 2);  // both narrow turns at once
+  std::thread wide([&] {
+    const vamp::CpuTurn turn(true, 0);
+    ck_assert_int_eq(inside.load(), 0);  // only once both narrow ones ended
+    ck_assert_int_eq(at::get_num_threads(), 2);
+    wide_order = order++;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  std::thread late(narrow, &late_order);
+  a.join();
+  b.join();
+  wide.join();
+  late.join();
+  ck_assert_int_eq(narrow_threads, 1);
+  ck_assert_int_eq(wide_order, 0);
+  ck_assert_int_eq(late_order, 1);
+  ck_assert_int_eq(vamp::cpu_width(1e6), 1);
+  ck_assert_int_eq(vamp::cpu_width(1e10), 2);
+  vamp::set_cpu_threads(vamp::cpu_cores());
+}
+END_TEST
+
 }  // namespace
 
 int main() {
@@ -91,6 +130,7 @@ int main() {
   tcase_add_test(tc, test_cores_follow_affinity);
   tcase_add_test(tc, test_turn_applies_the_budget);
   tcase_add_test(tc, test_turns_are_exclusive_and_in_order);
+  tcase_add_test(tc, test_narrow_turns_share_the_budget);
   suite_add_tcase(s, tc);
   SRunner* sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -276,6 +276,34 @@ GST_START_TEST(test_dec_streamed_equals_whole_sequence) {
 }
 GST_END_TEST;
 
+// A long input buffer (a vampsample window) is decoded as far as its right context allows at once,
+// not held until the next buffer makes all of it decodable: that wait would be a window of latency
+// the element does not report.
+GST_START_TEST(test_dec_outputs_before_the_next_buffer) {
+  auto codec = vamp::Codec::load(data(kCodec));
+  const int64_t K = 14, ctx = codec->decoder_context_frames(), T = ctx + 40;
+  std::vector<uint16_t> frames(2 * T * K, 7);
+  GstHarness* h = gst_harness_new_parse(("vampdec model=" + data(kCodec)).c_str());
+  gst_harness_set_src_caps_str(h, token_caps(K, codec->id()).c_str());
+  size_t samples = 0;
+  for (int64_t w = 0; w < 2; ++w) {
+    GstBuffer* b = token_buffer(&frames[w * T * K], T * K);
+    GST_BUFFER_PTS(b) = gst_util_uint64_scale(w * T, 64 * GST_SECOND, 44100);
+    ck_assert_int_eq(gst_harness_push(h, b), GST_FLOW_OK);
+    GstBuffer* out;
+    while ((out = gst_harness_try_pull(h))) {
+      const GstClockTime expected = gst_util_uint64_scale(samples, GST_SECOND, 44100);
+      ck_assert_uint_le(GST_BUFFER_PTS(out), expected + 1);  // input PTS rounded on its own
+      ck_assert_uint_ge(GST_BUFFER_PTS(out) + 1, expected);
+      samples += gst_buffer_get_size(out) / 4;
+      gst_buffer_unref(out);
+    }
+    ck_assert_int_eq(samples, ((w + 1) * T - ctx) * 64);  // all but the last ctx frames
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_dec_gap_gives_silence) {
   auto codec = vamp::Codec::load(data(kCodec));
   GstHarness* h = gst_harness_new_parse(("vampdec model=" + data(kCodec)).c_str());
@@ -335,6 +363,7 @@ static Suite* codec_elements_suite() {
   tcase_add_test(tc, test_missing_model_fails_cleanly);
   tcase_add_test(tc, test_corrupt_model_is_an_error);
   tcase_add_test(tc, test_dec_streamed_equals_whole_sequence);
+  tcase_add_test(tc, test_dec_outputs_before_the_next_buffer);
   tcase_add_test(tc, test_dec_gap_gives_silence);
   tcase_add_test(tc, test_dec_refuses_other_codec_and_bad_tokens);
   suite_add_tcase(s, tc);

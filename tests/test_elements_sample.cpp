@@ -232,6 +232,80 @@ GST_START_TEST(test_sample_live_latency) {
 }
 GST_END_TEST;
 
+// The latency a live pipeline sees with processing-latency=0 (the default): one full window
+// measured here, times 1.5, on top of the window itself; measured once.
+GST_START_TEST(test_sample_live_latency_measured) {
+  GstHarness* h = gst_harness_new_parse(sampler_launch("window-frames=100 context-frames=50 steps=4").c_str());
+  gst_harness_set_src_caps_str(h, caps("plane").c_str());
+  gst_harness_set_live(h, TRUE);
+  gst_harness_set_upstream_latency(h, 10 * GST_MSECOND);
+  GstClockTime first = 0;
+  for (int i = 0; i < 2; ++i) {
+    GstQuery* q = gst_query_new_latency();
+    ck_assert(gst_pad_peer_query(h->sinkpad, q));
+    gboolean live;
+    GstClockTime min, max;
+    gst_query_parse_latency(q, &live, &min, &max);
+    gst_query_unref(q);
+    ck_assert(live);
+    const GstClockTime fixed = 10 * GST_MSECOND + gst_util_uint64_scale(100, 64 * GST_SECOND, 44100);
+    ck_assert_uint_gt(min, fixed);                 // some processing time was measured...
+    ck_assert_uint_lt(min, fixed + 60 * GST_SECOND);  // ...a plausible one
+    if (i == 0) first = min;
+    else ck_assert_uint_eq(min, first);
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+// Steps of each window, from vampsample's element messages, for 3 windows of 20 frames.
+std::vector<int> window_steps(const std::string& props, bool live) {
+  GstHarness* h = gst_harness_new_parse(sampler_launch("window-frames=20 context-frames=20 steps=8 " + props).c_str());
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  gst_harness_set_src_caps_str(h, caps("plane").c_str());
+  if (live) {
+    gst_harness_set_live(h, TRUE);
+    GstQuery* q = gst_query_new_latency();  // what a live pipeline asks before it plays
+    ck_assert(gst_pad_peer_query(h->sinkpad, q));
+    gst_query_unref(q);
+  }
+  const Stream s(60);
+  for (int64_t f = 0; f < 60; f += 20) ck_assert_int_eq(gst_harness_push(h, s.buffer(f, 20)), GST_FLOW_OK);
+  ck_assert(gst_harness_push_event(h, gst_event_new_eos()));
+  for (GstEvent* ev; (ev = gst_harness_pull_event(h));) {
+    const bool eos = GST_EVENT_TYPE(ev) == GST_EVENT_EOS;
+    gst_event_unref(ev);
+    if (eos) break;
+  }
+  std::vector<int> steps;
+  for (GstMessage* m; (m = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT));) {
+    int n = 0;
+    if (gst_structure_get_int(gst_message_get_structure(m), "steps", &n)) steps.push_back(n);
+    gst_message_unref(m);
+  }
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+  return steps;
+}
+
+// Live, a window that cannot make its deadline with `steps` gets fewer, down to min-steps; the
+// first window of a stream (no time per step known yet with a processing-latency set) gets all.
+// Not live (a file), every window gets `steps`.
+GST_START_TEST(test_sample_live_windows_trade_steps_for_time) {
+  const std::vector<int> live = window_steps("processing-latency=1000000 min-steps=3", true);
+  ck_assert_int_eq(live.size(), 3);
+  ck_assert_int_eq(live[0], 8);
+  ck_assert_int_eq(live[1], 3);
+  ck_assert_int_eq(live[2], 3);
+  const std::vector<int> file = window_steps("processing-latency=1000000 min-steps=3", false);
+  ck_assert(file == std::vector<int>({8, 8, 8}));
+  const std::vector<int> roomy = window_steps("processing-latency=60000000000 min-steps=3", true);
+  ck_assert(roomy == std::vector<int>({8, 8, 8}));
+}
+GST_END_TEST;
+
 GST_START_TEST(test_sample_missing_model) {
   GstElement* e = gst_element_factory_make("vampsample", nullptr);
   g_object_set(e, "coarse-model", "/nonexistent/coarse.pth", "codec-model", data("codec_a.pth").c_str(), nullptr);
@@ -254,6 +328,8 @@ static Suite* sample_elements_suite() {
   tcase_add_test(tc, test_sample_refuses_unmasked_input);
   tcase_add_test(tc, test_sample_flush_mid_window);
   tcase_add_test(tc, test_sample_live_latency);
+  tcase_add_test(tc, test_sample_live_latency_measured);
+  tcase_add_test(tc, test_sample_live_windows_trade_steps_for_time);
   tcase_add_test(tc, test_sample_missing_model);
   suite_add_tcase(s, tc);
   return s;

@@ -199,6 +199,29 @@ START_TEST(test_stream_window_edges_keep_input_tokens) {
 }
 END_TEST
 
+// Live windows: the steps that fit in the time left at the learned rate (85% of it planned),
+// within [min_steps, steps]; the rate follows slower windows at once, faster ones gradually.
+START_TEST(test_step_governor) {
+  vamp::SampleSettings s;
+  s.steps = 12;
+  s.c2f_steps = 2;
+  vamp::StepGovernor unknown;
+  ck_assert_int_eq(unknown.steps_for(s, 4, 0.001), 12);  // no rate yet: all steps
+  vamp::StepGovernor g(0.1);                               // 0.1 s per step
+  ck_assert_int_eq(g.steps_for(s, 4, 10.0), 12);
+  ck_assert_int_eq(g.steps_for(s, 4, 1.0), 6);             // 0.85 / 0.1 - 2 = 6.5
+  ck_assert_int_eq(g.steps_for(s, 4, 0.1), 4);             // never below min_steps
+  ck_assert_int_eq(g.steps_for(s, 20, 0.1), 12);           // min_steps above steps: steps
+  s.feedback_steps = 2;
+  ck_assert_int_eq(g.steps_for(s, 1, 1.0), 3);             // (8.5 - 2) / 2 passes
+  s.feedback_steps = 1;
+  g.observe(s, 2.8);                                       // 14 steps in 2.8 s: 0.2 s per step, at once
+  ck_assert_double_eq_tol(g.seconds_per_step(), 0.2, 1e-12);
+  g.observe(s, 1.4);                                       // faster: 80% old + 20% new
+  ck_assert_double_eq_tol(g.seconds_per_step(), 0.18, 1e-12);
+}
+END_TEST
+
 START_TEST(test_precision_checked) {
   Models m;
   bool threw = false;
@@ -221,6 +244,7 @@ static Suite* scheduler_suite() {
   tcase_add_test(tc, test_stream_samplers_share_batches);
   tcase_add_test(tc, test_stream_window_edges_keep_input_tokens);
   tcase_add_test(tc, test_precision_checked);
+  tcase_add_test(tc, test_step_governor);
   suite_add_tcase(s, tc);
   return s;
 }
