@@ -35,7 +35,7 @@ int cpu_width(double flops);
 // order; one waits until the turns before it have started and its width fits beside the running
 // ones. Re-entrant (a turn inside a turn on the same thread is free and keeps the outer width); a
 // turn constructed with on_cpu = false (a CUDA model) does nothing. The first turn of the process
-// also makes the C heap keep freed memory (heap.h).
+// also sets up the tensor heap (heap.h: freed memory kept for the next tensors).
 class CpuTurn {
  public:
   explicit CpuTurn(bool on_cpu = true, int width = 0);  // 0: the whole budget

@@ -1,25 +1,138 @@
-// heap: glibc malloc thresholds (see the header).
+// heap: glibc thresholds and a caching CPU allocator for large tensors (see the header).
 #include "heap.h"
 
+#include <c10/core/Allocator.h>
+#include <c10/core/CPUAllocator.h>
+#include <c10/core/impl/alloc_cpu.h>
+#include <sys/mman.h>
+#include <torch/version.h>
+
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <map>
 #include <mutex>
+#include <new>
+#include <string>
+#include <unordered_map>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
 namespace vamp {
+namespace {
+
+constexpr size_t kHuge = size_t(2) << 20;           // a transparent huge page
+constexpr size_t kLarge = size_t(1) << 20;          // smaller blocks stay with malloc
+constexpr size_t kCacheLimit = size_t(512) << 20;   // free bytes kept at most
+
+struct Block {
+  void* base;   // of the mapping (one huge page more than `size`, for alignment)
+  size_t size;  // usable bytes from the aligned start, a multiple of kHuge
+};
+
+class TensorCache final : public c10::Allocator {
+ public:
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+  c10::DataPtr allocate(size_t n) override { return take(n); }
+  void copy_data(void* dest, const void* src, size_t count) const override { std::memcpy(dest, src, count); }
+#else
+  c10::DataPtr allocate(size_t n) const override { return take(n); }
+#endif
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
+
+  static TensorCache& instance() {
+    static TensorCache* cache = new TensorCache();  // never destroyed: tensors may outlive main
+    return *cache;
+  }
+  size_t cached() {
+    std::lock_guard<std::mutex> guard(lock_);
+    return cached_;
+  }
+
+ private:
+  c10::DataPtr take(size_t n) const {
+    void* p = n < kLarge ? c10::alloc_cpu(n) : instance().take_large(n);
+    return {p, p, &release, c10::Device(c10::DeviceType::CPU)};
+  }
+
+  void* take_large(size_t n) {
+    const size_t size = (n + kHuge - 1) / kHuge * kHuge;
+    {
+      std::lock_guard<std::mutex> guard(lock_);
+      // The smallest free block that fits without wasting more than a quarter of it.
+      auto it = free_.lower_bound(size);
+      if (it != free_.end() && it->first <= size + size / 4) {
+        void* p = it->second;
+        cached_ -= it->first;
+        free_.erase(it);
+        return p;
+      }
+    }
+    void* base = mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) throw std::bad_alloc();
+    void* p = reinterpret_cast<void*>((uintptr_t(base) + kHuge - 1) / kHuge * kHuge);
+#ifdef MADV_HUGEPAGE
+    madvise(p, size, MADV_HUGEPAGE);
+#endif
+    std::lock_guard<std::mutex> guard(lock_);
+    blocks_[p] = {base, size};
+    return p;
+  }
+
+  static void release(void* p) {
+    if (!p) return;
+    TensorCache& c = instance();
+    std::unique_lock<std::mutex> guard(c.lock_);
+    auto it = c.blocks_.find(p);
+    if (it == c.blocks_.end()) {
+      guard.unlock();
+      c10::free_cpu(p);
+      return;
+    }
+    c.free_.emplace(it->second.size, p);
+    c.cached_ += it->second.size;
+    while (c.cached_ > kCacheLimit) {  // the largest free blocks go back first
+      auto last = std::prev(c.free_.end());
+      const Block b = c.blocks_.at(last->second);
+      c.blocks_.erase(last->second);
+      c.cached_ -= last->first;
+      c.free_.erase(last);
+      munmap(b.base, b.size + kHuge);
+    }
+  }
+
+  std::mutex lock_;
+  std::unordered_map<void*, Block> blocks_;  // every large block, in use or free
+  std::multimap<size_t, void*> free_;        // free large blocks by size
+  size_t cached_ = 0;
+};
+
+bool cache_installed = false;
+
+}  // namespace
 
 void keep_freed_memory() {
   static std::once_flag once;
   std::call_once(once, [] {
 #if defined(__GLIBC__)
+    bool tuned = false;
     for (const char* user : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"})
-      if (std::getenv(user)) return;
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+      tuned = tuned || std::getenv(user);
+    if (!tuned) {
+      mallopt(M_MMAP_THRESHOLD, 32 << 20);
+      mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    }
 #endif
+    const char* cache = std::getenv("VAMP_TENSOR_CACHE");
+    if (!cache || std::string(cache) != "0") {
+      c10::SetCPUAllocator(&TensorCache::instance(), /*priority=*/1);
+      cache_installed = true;
+    }
   });
 }
+
+size_t tensor_cache_bytes() { return cache_installed ? TensorCache::instance().cached() : 0; }
 
 }  // namespace vamp

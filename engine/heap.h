@@ -1,17 +1,24 @@
-// heap: keeps the memory that tensors free, for the next ones.
+// heap: the CPU memory of tensors, kept for the next ones instead of handed back to the kernel.
 //
-// glibc hands allocations above its mmap threshold (128 KiB, raised only as such blocks are
-// freed) straight to the kernel and trims the heap top above 128 KiB, so every sampling step's
-// logits and every layer's activations fault their pages in again: on a 2-vCPU VM about 13 us
-// per 4 KiB page, a third of a default-model window and ~20 s of system time in a released-size
-// generation. Raising both thresholds keeps freed blocks in the heap for reuse.
+// On the VMs this runs on, a page fault costs about 13 us per 4 KiB page. glibc hands blocks above
+// its mmap threshold (at most 32 MiB) straight to the kernel and trims the heap top, so every
+// sampling step's logits, every layer's activations and above all the released codec's 100 MB
+// activations fault their pages in again: 1.6 million faults (~20 s of CPU) in a run of the
+// precision benchmark. keep_freed_memory() makes glibc keep what it frees (mmap threshold 32 MiB,
+// trim threshold 512 MiB) and makes torch's CPU allocator a caching one for blocks of 1 MiB and
+// more: whole 2 MiB huge pages (madvised), reused by size, up to 512 MiB of free blocks kept.
 #pragma once
+
+#include <cstddef>
 
 namespace vamp {
 
-// Once per process, on glibc: mmap threshold 32 MiB (glibc's maximum), trim threshold 512 MiB.
-// Does nothing when the user tunes malloc (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_,
-// GLIBC_TUNABLES set) or on other C libraries.
+// Once per process (the first CPU turn calls it). Leaves glibc alone when the user tunes malloc
+// (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ or GLIBC_TUNABLES set), and torch's allocator
+// alone when VAMP_TENSOR_CACHE=0.
 void keep_freed_memory();
+
+// Bytes of free blocks the tensor cache holds now (0 when it is not installed).
+size_t tensor_cache_bytes();
 
 }  // namespace vamp

@@ -78,7 +78,7 @@ check_multi_stream() {
 }
 
 run vary_file "$P/vary-file.sh" "" varied.wav
-run live_vary env DURATION=3 WINDOW=29 CONTEXT=29 PROCESSING_MS=500 "$P/live-vary.sh" test live.wav
+run live_vary env DURATION=3 WINDOW=28 CONTEXT=29 "$P/live-vary.sh" test live.wav  # processing measured
 run looper env LOOP=1 REPEATS=3 "$P/looper.sh" "" loop.wav
 run interlude env GAP=1 PROMPT=0.5 "$P/interlude.sh" interlude.wav
 run compress "$P/compress.sh" "" c.vtok
