@@ -304,23 +304,15 @@ double measure_window_seconds(std::shared_ptr<TransformerModel> coarse, std::sha
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-namespace {
-
-double step_units(const SampleSettings& s, int steps) {
-  return double(steps) * std::max(1, s.feedback_steps) + s.c2f_steps;
-}
-
-}  // namespace
-
 int StepGovernor::steps_for(const SampleSettings& settings, int min_steps, double seconds_left) const {
   if (per_step_ <= 0) return settings.steps;
   const double fit = (kMargin * seconds_left / per_step_ - settings.c2f_steps) / std::max(1, settings.feedback_steps);
-  const int floor_steps = std::max(1, std::min(min_steps, settings.steps));
-  return std::clamp(int(std::floor(fit)), floor_steps, settings.steps);
+  const int fewest = std::max(1, std::min(min_steps, settings.steps));
+  return int(std::clamp(std::floor(fit), double(fewest), double(settings.steps)));
 }
 
 void StepGovernor::observe(const SampleSettings& settings, double seconds) {
-  const double rate = seconds / step_units(settings, settings.steps);
+  const double rate = seconds / (double(settings.steps) * std::max(1, settings.feedback_steps) + settings.c2f_steps);
   per_step_ = per_step_ <= 0 || rate > per_step_ ? rate : 0.8 * per_step_ + 0.2 * rate;
 }
 

@@ -125,7 +125,8 @@ struct PendingInput
   std::chrono::steady_clock::time_point arrived;
 };
 
-/* When the input that completed a stream's frame count arrived: windows' start of the clock. */
+/* When the stream's input reached a frame count: a window's deadline runs from the arrival of
+ * the input that completed it. */
 struct Arrival
 {
   guint64 frames_after;        /* input frames of the stream once this buffer was in */
@@ -153,7 +154,7 @@ struct GstVampSamplePrivate
   guint64 frames_out = 0;
   guint64 seed = 0;
 
-  /* Live pacing: the streaming thread's, except `live` and `measured` (under the object lock). */
+  /* Live pacing: the streaming thread's, except `live` and `measured` (object lock). */
   bool live = false;                   /* the last latency query found a live upstream */
   GstClockTime measured = 0;           /* one full window's time here (0: not measured yet) */
   vamp::StepGovernor governor;
@@ -898,8 +899,6 @@ gst_vamp_sample_measure (GstVampSample * self)
     GST_OBJECT_LOCK (self);
     priv->measured = MAX ((GstClockTime) (secs * GST_SECOND), 1);
     GST_OBJECT_UNLOCK (self);
-    priv->governor = vamp::StepGovernor (secs / (settings.steps * MAX (1,
-                settings.feedback_steps) + settings.c2f_steps));
   } catch (const std::exception & e) {
     GST_WARNING_OBJECT (self, "could not measure a window (%s): set processing-latency",
         e.what ());
@@ -982,8 +981,11 @@ gst_vamp_sample_loop (GstVampSample * self)
   const int64_t batch_timeout = (int64_t) MIN (self->batch_timeout, (GstClockTime) G_MAXINT64);
   const int min_steps = self->min_steps;
   const GstClockTime budget = priv->live ? gst_vamp_sample_budget (self) : GST_CLOCK_TIME_NONE;
+  const GstClockTime measured = priv->measured;
   GST_OBJECT_UNLOCK (self);
   guard.unlock ();
+  if (priv->governor.seconds_per_step () <= 0 && measured > 0)
+    priv->governor.observe (settings, measured / 1e9);  /* the measured window: a first rate */
 
   std::vector < uint16_t > tokens;
   GstFlowReturn ret = GST_FLOW_OK;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cpu_budget.h"
+#include "testutil.h"
 
 namespace {
 
@@ -124,7 +125,7 @@ END_TEST
 
 }  // namespace
 
-int main() {
+Suite* cpu_budget_suite() {
   Suite* s = suite_create("cpu_budget");
   TCase* tc = tcase_create("cpu_budget");
   tcase_add_test(tc, test_cores_follow_affinity);
@@ -132,9 +133,7 @@ int main() {
   tcase_add_test(tc, test_turns_are_exclusive_and_in_order);
   tcase_add_test(tc, test_narrow_turns_share_the_budget);
   suite_add_tcase(s, tc);
-  SRunner* sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  const int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? 0 : 1;
+  return s;
 }
+
+VAMP_TEST_MAIN(cpu_budget_suite)

@@ -215,11 +215,10 @@ GST_START_TEST(test_sample_flush_mid_window) {
 }
 GST_END_TEST;
 
-GST_START_TEST(test_sample_live_latency) {
-  GstHarness* h = gst_harness_new_parse(sampler_launch("window-frames=100 processing-latency=500000000").c_str());
-  gst_harness_set_src_caps_str(h, caps("plane").c_str());
+// The minimum latency vampsample reports in a live pipeline whose upstream has `upstream`.
+static GstClockTime live_latency(GstHarness* h, GstClockTime upstream) {
   gst_harness_set_live(h, TRUE);
-  gst_harness_set_upstream_latency(h, 10 * GST_MSECOND);
+  gst_harness_set_upstream_latency(h, upstream);
   GstQuery* q = gst_query_new_latency();
   ck_assert(gst_pad_peer_query(h->sinkpad, q));
   gboolean live;
@@ -227,7 +226,14 @@ GST_START_TEST(test_sample_live_latency) {
   gst_query_parse_latency(q, &live, &min, &max);
   gst_query_unref(q);
   ck_assert(live);
-  ck_assert_uint_eq(min, 10 * GST_MSECOND + gst_util_uint64_scale(100, 64 * GST_SECOND, 44100) + 500 * GST_MSECOND);
+  return min;
+}
+
+GST_START_TEST(test_sample_live_latency) {
+  GstHarness* h = gst_harness_new_parse(sampler_launch("window-frames=100 processing-latency=500000000").c_str());
+  gst_harness_set_src_caps_str(h, caps("plane").c_str());
+  ck_assert_uint_eq(live_latency(h, 10 * GST_MSECOND),
+                    10 * GST_MSECOND + gst_util_uint64_scale(100, 64 * GST_SECOND, 44100) + 500 * GST_MSECOND);
   gst_harness_teardown(h);
 }
 GST_END_TEST;
@@ -237,17 +243,9 @@ GST_END_TEST;
 GST_START_TEST(test_sample_live_latency_measured) {
   GstHarness* h = gst_harness_new_parse(sampler_launch("window-frames=100 context-frames=50 steps=4").c_str());
   gst_harness_set_src_caps_str(h, caps("plane").c_str());
-  gst_harness_set_live(h, TRUE);
-  gst_harness_set_upstream_latency(h, 10 * GST_MSECOND);
   GstClockTime first = 0;
   for (int i = 0; i < 2; ++i) {
-    GstQuery* q = gst_query_new_latency();
-    ck_assert(gst_pad_peer_query(h->sinkpad, q));
-    gboolean live;
-    GstClockTime min, max;
-    gst_query_parse_latency(q, &live, &min, &max);
-    gst_query_unref(q);
-    ck_assert(live);
+    const GstClockTime min = live_latency(h, 10 * GST_MSECOND);
     const GstClockTime fixed = 10 * GST_MSECOND + gst_util_uint64_scale(100, 64 * GST_SECOND, 44100);
     ck_assert_uint_gt(min, fixed);                 // some processing time was measured...
     ck_assert_uint_lt(min, fixed + 60 * GST_SECOND);  // ...a plausible one
@@ -259,17 +257,12 @@ GST_START_TEST(test_sample_live_latency_measured) {
 GST_END_TEST;
 
 // Steps of each window, from vampsample's element messages, for 3 windows of 20 frames.
-std::vector<int> window_steps(const std::string& props, bool live) {
+static std::vector<int> window_steps(const std::string& props, bool live) {
   GstHarness* h = gst_harness_new_parse(sampler_launch("window-frames=20 context-frames=20 steps=8 " + props).c_str());
   GstBus* bus = gst_bus_new();
   gst_element_set_bus(h->element, bus);
   gst_harness_set_src_caps_str(h, caps("plane").c_str());
-  if (live) {
-    gst_harness_set_live(h, TRUE);
-    GstQuery* q = gst_query_new_latency();  // what a live pipeline asks before it plays
-    ck_assert(gst_pad_peer_query(h->sinkpad, q));
-    gst_query_unref(q);
-  }
+  if (live) live_latency(h, 0);  // what a live pipeline asks before it plays
   const Stream s(60);
   for (int64_t f = 0; f < 60; f += 20) ck_assert_int_eq(gst_harness_push(h, s.buffer(f, 20)), GST_FLOW_OK);
   ck_assert(gst_harness_push_event(h, gst_event_new_eos()));

@@ -4,6 +4,7 @@
 #include <check.h>
 
 #include "heap.h"
+#include "testutil.h"
 
 namespace {
 
@@ -51,15 +52,13 @@ END_TEST
 
 }  // namespace
 
-int main() {
+Suite* heap_suite() {
   Suite* s = suite_create("heap");
   TCase* tc = tcase_create("heap");
   tcase_add_test(tc, test_large_blocks_are_reused);
   tcase_add_test(tc, test_cache_is_bounded);
   suite_add_tcase(s, tc);
-  SRunner* sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  const int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? 0 : 1;
+  return s;
 }
+
+VAMP_TEST_MAIN(heap_suite)
