@@ -989,9 +989,15 @@ gst_vamp_sample_loop (GstVampSample * self)
 
   std::vector < uint16_t > tokens;
   GstFlowReturn ret = GST_FLOW_OK;
+  if (!priv->sampler) {
+    /* No caps were ever accepted (none came, or they were refused): no stream to generate or
+     * to describe, so a pending segment goes nowhere; EOS still goes out. */
+    gst_clear_event (&segment);
+  }
   try {
-    priv->sampler->update_batch (max_batch, batch_timeout);
-    while (ret == GST_FLOW_OK) {
+    if (priv->sampler)
+      priv->sampler->update_batch (max_batch, batch_timeout);
+    while (priv->sampler && ret == GST_FLOW_OK) {
       const guint64 window = priv->sampler->windows_done ();
       const auto start = std::chrono::steady_clock::now ();
       vamp::SampleSettings paced = settings;

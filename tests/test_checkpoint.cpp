@@ -1,6 +1,7 @@
 // Checkpoint reader/writer: the released layout, tolerance of trainer leftovers, corruption.
 #include "checkpoint.h"
 #include "codec.h"
+#include "npy.h"
 #include "zip.h"
 // check.h defines a `fail` macro: include it after engine headers.
 #include "testutil.h"
@@ -268,10 +269,50 @@ START_TEST(test_bad_pickles_name_the_fault) {
   // an opcode we do not know
   ck_assert(contains(load_error(pickle_archive("opcode.pth", std::string("\x80\x02\xff.", 4))), "opcode 0xff"));
   // a string that is not UTF-8 (CRC is fine: the writer computed it over the bad bytes)
-  const std::string bad_utf8 = std::string("\x80\x02}(X\x02\x00\x00\x00\xc3\x28N", 14) + "u.";
+  const std::string bad_utf8 = std::string("\x80\x02}(X\x02\x00\x00\x00\xc3\x28N", 12) + "u.";
   ck_assert(contains(load_error(pickle_archive("utf8.pth", bad_utf8)), "invalid UTF-8"));
   // a pickle without STOP
   ck_assert(contains(load_error(pickle_archive("nostop.pth", std::string("\x80\x02}", 3))), "truncated pickle"));
+}
+END_TEST
+
+// .npy (vamp-cli's exchange format): every length the header claims is checked against the file
+// before anything is allocated for it, and a bad shape entry is named (issue 17).
+START_TEST(test_npy_lengths_checked_before_allocating) {
+  auto npy_error = [](const std::string& name, const std::string& bytes) {
+    const std::string path = vamp::test::scratch(name);
+    std::ofstream(path, std::ios::binary) << bytes;
+    try {
+      vamp::load_npy(path);
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  auto npy = [](const std::string& header_dict, const std::string& data) {
+    std::string header = header_dict;
+    while ((10 + header.size() + 1) % 64) header += ' ';
+    header += '\n';
+    const uint16_t n = uint16_t(header.size());
+    return std::string("\x93NUMPY\x01\x00", 8) + char(n & 0xff) + char(n >> 8) + header + data;
+  };
+  // version 2 header length 0xfffffff0 in a 12-byte file
+  ck_assert(contains(npy_error("huge_header.npy", std::string("\x93NUMPY\x02\x00\xf0\xff\xff\xff", 12)),
+                     "truncated header"));
+  // a shape of 10^10 floats with 8 bytes of data
+  ck_assert(contains(npy_error("huge_shape.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000), }",
+                                                     std::string(8, '\0'))),
+                     "truncated data"));
+  // a shape whose product overflows 64 bits
+  ck_assert(contains(npy_error("overflow.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 16), }",
+                                                   std::string(8, '\0'))),
+                     "truncated data"));
+  ck_assert(contains(npy_error("bad_shape.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", "")),
+                     "bad shape entry ' x'"));
+  // a valid file still loads
+  const std::string ok = vamp::test::scratch("ok.npy");
+  vamp::save_npy(ok, at::arange(6, at::kLong).view({2, 3}));
+  VAMP_ASSERT_EQUAL(vamp::load_npy(ok), at::arange(6, at::kLong).view({2, 3}));
 }
 END_TEST
 
@@ -309,6 +350,7 @@ static Suite* checkpoint_suite() {
   tcase_add_test(tc, test_empty_weight);
   tcase_add_test(tc, test_bad_pickles_name_the_fault);
   tcase_add_test(tc, test_missing_key_and_wrong_shape_are_named);
+  tcase_add_test(tc, test_npy_lengths_checked_before_allocating);
   suite_add_tcase(s, tc);
   return s;
 }

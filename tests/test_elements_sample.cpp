@@ -299,6 +299,28 @@ GST_START_TEST(test_sample_live_windows_trade_steps_for_time) {
 }
 GST_END_TEST;
 
+// A stream that never negotiated (no caps came, or they were refused) still ends cleanly: a
+// segment and EOS reach the streaming thread with no sampler, and EOS comes out (issue 17).
+GST_START_TEST(test_sample_eos_without_caps) {
+  GstHarness* h = gst_harness_new_parse(sampler_launch("").c_str());
+  gst_harness_play(h);
+  ck_assert(gst_harness_push_event(h, gst_event_new_stream_start("no-caps")));
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  ck_assert(gst_harness_push_event(h, gst_event_new_segment(&seg)));
+  ck_assert(gst_harness_push_event(h, gst_event_new_eos()));
+  bool eos = false;
+  for (GstEvent* ev; !eos && (ev = gst_harness_pull_event(h));) {
+    eos = GST_EVENT_TYPE(ev) == GST_EVENT_EOS;
+    ck_assert_int_ne(GST_EVENT_TYPE(ev), GST_EVENT_SEGMENT);  // no segment before caps
+    gst_event_unref(ev);
+  }
+  ck_assert(eos);
+  ck_assert_int_eq(gst_harness_buffers_received(h), 0);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_sample_missing_model) {
   GstElement* e = gst_element_factory_make("vampsample", nullptr);
   g_object_set(e, "coarse-model", "/nonexistent/coarse.pth", "codec-model", data("codec_a.pth").c_str(), nullptr);
@@ -323,6 +345,7 @@ static Suite* sample_elements_suite() {
   tcase_add_test(tc, test_sample_live_latency);
   tcase_add_test(tc, test_sample_live_latency_measured);
   tcase_add_test(tc, test_sample_live_windows_trade_steps_for_time);
+  tcase_add_test(tc, test_sample_eos_without_caps);
   tcase_add_test(tc, test_sample_missing_model);
   suite_add_tcase(s, tc);
   return s;
