@@ -165,8 +165,10 @@ size_t StreamDecoder::run(int64_t f0, int64_t f1, std::vector<float>& out) {
 StreamSampler::StreamSampler(std::shared_ptr<TransformerModel> coarse, std::shared_ptr<TransformerModel> c2f,
                              const SampleSettings& settings, int codebooks_in, const BatchSettings& batch)
     : coarse_(std::move(coarse)), c2f_(std::move(c2f)), settings_(settings), batch_(batch), k_in_(codebooks_in) {
-  const int k_model = c2f_ ? c2f_->n_codebooks() : coarse_->n_codebooks();
-  k_out_ = std::max(k_in_, k_model);
+  // With a c2f model the output is its codebooks (input codebooks above them are dropped, as the
+  // reference's Interface keeps only the model's); coarse only, codebooks above the coarse
+  // model's pass through from the input.
+  k_out_ = c2f_ ? c2f_->n_codebooks() : std::max(k_in_, coarse_->n_codebooks());
   if (k_in_ < 1 || k_in_ > coarse_->codec()->info().n_codebooks)
     throw std::runtime_error("token stream has " + std::to_string(k_in_) + " codebooks; the codec has " +
                              std::to_string(coarse_->codec()->info().n_codebooks));
@@ -240,7 +242,7 @@ size_t StreamSampler::run(int64_t n_new, std::vector<uint16_t>& out) {
   for (int64_t t = 0; t < ctx; ++t)
     for (int k = 0; k < k_out_; ++k) c[0][k][t] = history_[t * k_out_ + k], m[0][k][t] = 0;
   for (int64_t t = 0; t < n_new; ++t)
-    for (int k = 0; k < k_in_; ++k) {
+    for (int k = 0; k < std::min(k_in_, k_out_); ++k) {
       const uint16_t tok = in_tokens_[t * k_in_ + k];
       const bool generate = in_mask_[t * k_in_ + k] != 0 || tok == mask_token;
       // A masked position keeps its token under the mask: coarse_vamp keeps a window's last
@@ -272,6 +274,10 @@ size_t StreamSampler::run(int64_t n_new, std::vector<uint16_t>& out) {
   Scheduler::Result done = scheduler_->run(std::move(w));
   last_batch_ = done.batch_size;
   at::Tensor result = done.tokens[0].to(at::kCPU).t().contiguous();  // [T][k_out]
+  if (result.size(0) != T || result.size(1) != k_out_)  // never hand out memory not written
+    throw std::logic_error("generated tokens are [" + std::to_string(result.size(0)) + ", " +
+                           std::to_string(result.size(1)) + "], expected [" + std::to_string(T) + ", " +
+                           std::to_string(k_out_) + "]");
   const int64_t* r = result.data_ptr<int64_t>() + ctx * k_out_;
   const size_t first = out.size();
   for (int64_t i = 0; i < n_new * k_out_; ++i) out.push_back(uint16_t(r[i]));

@@ -110,7 +110,8 @@ class Scheduler;
 
 // Masked tokens in, generated tokens out, one window at a time: each window is the last
 // `context_frames` of output (kept, so seams continue) followed by `window_frames` new input
-// frames with their mask. Input may have fewer codebooks than the models (the rest are generated).
+// frames with their mask. Input may have fewer codebooks than the models (the rest are generated)
+// or, with a c2f model, more (those above the c2f model's are dropped).
 class StreamSampler {
  public:
   // c2f may be null (coarse codebooks only). codebooks_in: K of the input frames.

@@ -690,6 +690,13 @@ gst_vamp_sample_set_caps (GstVampSample * self, GstCaps * caps)
             "everything"));
     return FALSE;
   }
+  if (in.codebook_size != codec.codebook_size || in.codebooks > codec.n_codebooks) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Tokens do not fit codec-model %s: %d codebooks "
+            "of %d entries, the codec has %d of %d. Encode with the codec the models use.",
+            priv->codec->path ().c_str (), in.codebooks, in.codebook_size, codec.n_codebooks,
+            codec.codebook_size), (NULL));
+    return FALSE;
+  }
   if (in.hop_length != codec.hop_length || in.rate != codec.sample_rate) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Tokens do not fit the codec."),
         ("stream %d Hz hop %d, codec %d Hz hop %d", in.rate, in.hop_length, codec.sample_rate,
@@ -709,9 +716,14 @@ gst_vamp_sample_set_caps (GstVampSample * self, GstCaps * caps)
     priv->sampler.reset (new vamp::StreamSampler (priv->coarse, priv->c2f, settings, in.codebooks,
             batch));
   } catch (const std::exception & e) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("%s", e.what ()));
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("The token stream does not fit the models."),
+        ("%s", e.what ()));
     return FALSE;
   }
+  if (in.codebooks > priv->sampler->codebooks_out ())
+    GST_WARNING_OBJECT (self, "the stream's codebooks %d..%d are dropped: c2f-model %s generates %d",
+        priv->sampler->codebooks_out (), in.codebooks - 1, priv->c2f ? priv->c2f->path ().c_str () : "",
+        priv->sampler->codebooks_out ());
   GST_INFO_OBJECT (self, "seed %" G_GUINT64_FORMAT, settings.seed);
   priv->in_info = in;
   priv->out_info = in;

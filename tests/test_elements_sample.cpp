@@ -191,6 +191,32 @@ GST_START_TEST(test_sample_refuses_unmasked_input) {
 }
 GST_END_TEST;
 
+// Tokens of another codebook size are refused at caps time with a message naming the codec file
+// and what to do (issue 17: vampsample accepted them and vampdec refused later).
+GST_START_TEST(test_sample_refuses_other_codebook_size) {
+  GstHarness* h = gst_harness_new_parse(sampler_launch("").c_str());
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  std::string c = caps("plane");
+  c.replace(c.find("codebook-size=1024"), 18, "codebook-size=512");
+  gst_harness_set_src_caps_str(h, c.c_str());
+  const Stream s(4);
+  ck_assert_int_ne(gst_harness_push(h, s.buffer(0, 4)), GST_FLOW_OK);
+  GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  ck_assert(m != nullptr);
+  GError* err = nullptr;
+  gst_message_parse_error(m, &err, nullptr);
+  ck_assert_msg(g_strrstr(err->message, "codebooks of 512 entries") && g_strrstr(err->message, "codec_a.pth") &&
+                    g_strrstr(err->message, "Encode with the codec"),
+                "%s", err->message);
+  g_error_free(err);
+  gst_message_unref(m);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_sample_flush_mid_window) {
   const Stream s(60);
   GstHarness* h = gst_harness_new_parse(sampler_launch("seed=2 steps=2 window-frames=25").c_str());
@@ -346,6 +372,7 @@ static Suite* sample_elements_suite() {
   tcase_add_test(tc, test_sample_live_latency_measured);
   tcase_add_test(tc, test_sample_live_windows_trade_steps_for_time);
   tcase_add_test(tc, test_sample_eos_without_caps);
+  tcase_add_test(tc, test_sample_refuses_other_codebook_size);
   tcase_add_test(tc, test_sample_missing_model);
   suite_add_tcase(s, tc);
   return s;

@@ -1,6 +1,7 @@
 // The scheduler: windows of different streams batched into one forward pass per step give each
 // window exactly the tokens it gets alone (golden tiny models, CPU); grouping, timeouts, cancel,
 // and StreamSamplers meeting in one shared scheduler.
+#include "codec.h"
 #include "sampler.h"
 #include "scheduler.h"
 #include "testutil.h"
@@ -222,6 +223,33 @@ START_TEST(test_step_governor) {
 }
 END_TEST
 
+// A codec with more codebooks (16) than the c2f model (14): the stream's upper codebooks are
+// dropped and every token that leaves is one the models generated or kept, inside the codebook
+// (issue 17: they came out as unwritten memory, values like 43624).
+START_TEST(test_stream_drops_codebooks_above_the_models) {
+  vamp::CodecConfig cfg = vamp::Codec::load(data("codec_a.pth"))->config();
+  cfg.n_codebooks = 16;
+  const std::string path = vamp::test::scratch("codec_16.pth");
+  vamp::save_checkpoint(path, vamp::random_codec_checkpoint(cfg, 3));
+  auto codec = vamp::CodecModel::open(path, "cpu");
+  auto coarse = vamp::TransformerModel::open(data("coarse_a.pth"), codec, "cpu");
+  auto c2f = vamp::TransformerModel::open(data("c2f_a.pth"), codec, "cpu");
+  vamp::SampleSettings s;
+  s.steps = 2;
+  s.c2f_steps = 1;
+  s.window_frames = 16;
+  s.context_frames = 4;
+  vamp::StreamSampler sampler(coarse, c2f, s, 16, {});
+  ck_assert_int_eq(sampler.codebooks_out(), c2f->n_codebooks());
+  std::vector<uint16_t> tokens(size_t(40 * 16), 7), out;
+  sampler.push(tokens.data(), nullptr, 40);
+  while (sampler.window_ready()) sampler.pull(out);
+  sampler.drain(out);
+  ck_assert_int_eq(int(out.size()), 40 * c2f->n_codebooks());
+  for (uint16_t t : out) ck_assert_int_lt(t, 1024);
+}
+END_TEST
+
 START_TEST(test_precision_checked) {
   Models m;
   bool threw = false;
@@ -245,6 +273,7 @@ static Suite* scheduler_suite() {
   tcase_add_test(tc, test_stream_window_edges_keep_input_tokens);
   tcase_add_test(tc, test_precision_checked);
   tcase_add_test(tc, test_step_governor);
+  tcase_add_test(tc, test_stream_drops_codebooks_above_the_models);
   suite_add_tcase(s, tc);
   return s;
 }
