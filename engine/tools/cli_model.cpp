@@ -58,6 +58,7 @@ at::Tensor encode_wav(const Codec& codec, const std::string& path) {
     throw std::runtime_error(path + ": " + std::to_string(audio.sample_rate) + " Hz; the codec needs " +
                              std::to_string(cfg.sample_rate) + " Hz (resample first, e.g. sox in.wav -r " +
                              std::to_string(cfg.sample_rate) + " out.wav)");
+  if (audio.samples.size(-1) == 0) throw std::runtime_error(path + ": no samples (an empty recording)");
   at::Tensor x = to_mono(audio.samples.unsqueeze(0));  // [1,1,N]
   x = ensure_max(normalize(x, cfg.sample_rate, -24.0), 1.0);
   const int64_t n = x.size(-1), frames = (n + cfg.hop_length - 1) / cfg.hop_length;
