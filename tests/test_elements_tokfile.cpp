@@ -291,6 +291,26 @@ GST_START_TEST(test_corrupt_header_is_an_error) {
                   "%s: %s", c.what, text.c_str());
     ck_assert(p.buffers.empty());
   }
+  // Caps that GStreamer parses but outside the token ranges (K 1..64, codebook-size 1..65535)
+  // are a corrupt header too, not a failed negotiation ("Internal data stream error", issue 17).
+  const size_t h = header_size(good);
+  for (const auto& [from, to] : {std::pair<std::string, std::string>{"codebooks=4", "codebooks=99"},
+                                 {"codebook-size=1024", "codebook-size=70000"}}) {
+    std::string caps = kCaps;
+    caps.replace(caps.find(from), from.size(), to);
+    std::vector<guint8> file(good.begin(), good.begin() + 8);
+    guint8 len[4];
+    GST_WRITE_UINT32_LE(len, guint32(caps.size()));
+    file.insert(file.end(), len, len + 4);
+    file.insert(file.end(), caps.begin(), caps.end());
+    file.insert(file.end(), good.begin() + long(h), good.end());
+    Parsed p;
+    parse_bytes(file, 4096, p);
+    ck_assert_msg(p.error != nullptr, "no error for %s", to.c_str());
+    const std::string text = error_text(p.error);
+    ck_assert_msg(text.find("Corrupt token file header") != std::string::npos, "%s: %s", to.c_str(), text.c_str());
+    ck_assert(p.buffers.empty());
+  }
 }
 GST_END_TEST;
 
