@@ -175,13 +175,16 @@ gst_vamp_parse_sink_event (GstBaseParse * parse, GstEvent * event)
     gst_event_parse_segment (event, &segment);
     self->bytes_upstream = segment->format == GST_FORMAT_BYTES;
   }
-  const gboolean eos = GST_EVENT_TYPE (event) == GST_EVENT_EOS;
-  const gboolean ret = GST_BASE_PARSE_CLASS (parent_class)->sink_event (parse, event);
-  /* An empty file never reaches handle_frame: say so instead of failing negotiation. */
-  if (eos && !self->have_header && !self->errored)
+  /* A file too short for its header never reaches a frame: say so, and do not pass EOS on (it
+   * would read as success before the error, and the base class would add "No valid frames"). */
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && !self->have_header && !self->errored) {
+    self->errored = TRUE;
     GST_ELEMENT_ERROR (self, STREAM, DECODE, ("Truncated token file header."),
         ("the stream ended before the token file header"));
-  return ret;
+    gst_event_unref (event);
+    return TRUE;
+  }
+  return GST_BASE_PARSE_CLASS (parent_class)->sink_event (parse, event);
 }
 
 /* Reads the header at the start of the file: sets the source caps and the duration. */

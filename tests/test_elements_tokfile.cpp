@@ -267,6 +267,33 @@ GST_START_TEST(test_truncated_header_is_an_error) {
 }
 GST_END_TEST;
 
+// An empty file pushed (filesrc in push mode) is a truncated header: the first error on the bus
+// says so, and no EOS goes downstream before it (an app would read EOS as success; issue 17).
+GST_START_TEST(test_empty_file_is_a_truncated_header) {
+  GstHarness* h = gst_harness_new("vampparse");
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  gst_harness_push_event(h, gst_event_new_stream_start("tokfile"));
+  gst_harness_push_event(h, gst_event_new_caps(gst_caps_new_empty_simple("application/x-vamp-tokfile")));
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_BYTES);
+  gst_harness_push_event(h, gst_event_new_segment(&seg));
+  gst_harness_push_event(h, gst_event_new_eos());
+  GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  ck_assert(m != nullptr);
+  const std::string text = error_text(m);
+  ck_assert_msg(text.find("Truncated token file header") != std::string::npos, "%s", text.c_str());
+  gst_message_unref(m);
+  for (GstEvent* ev; (ev = gst_harness_try_pull_event(h));) {
+    ck_assert_int_ne(GST_EVENT_TYPE(ev), GST_EVENT_EOS);
+    gst_event_unref(ev);
+  }
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_corrupt_header_is_an_error) {
   auto good = write_file(kCaps, 4, 4, false);
   struct Case {
@@ -364,6 +391,7 @@ static Suite* tokfile_elements_suite() {
   tcase_add_test(tc, test_file_pipeline_duration);
   tcase_add_test(tc, test_truncated_header_is_an_error);
   tcase_add_test(tc, test_corrupt_header_is_an_error);
+  tcase_add_test(tc, test_empty_file_is_a_truncated_header);
   tcase_add_test(tc, test_partial_last_frame_is_an_error);
   tcase_add_test(tc, test_mux_refuses_partial_frames_and_caps_changes);
   suite_add_tcase(s, tc);
