@@ -1,5 +1,7 @@
 #include "checkpoint.h"
 
+#include "heap.h"
+
 #include "pickle.h"
 #include "zip.h"
 
@@ -199,32 +201,23 @@ const MappedBytes* mapped_bytes(const at::Tensor& t) {
 
 // An anonymous mapping (empty_weight's).
 struct Region {
-  void* base;
-  size_t size;
+  void* data;
+  size_t bytes;
 };
 
 void unmap_region(void* ctx) {
   auto* r = static_cast<Region*>(ctx);
-  munmap(r->base, r->size);
+  unmap_huge_pages(r->data, r->bytes);
   delete r;
 }
 
 }  // namespace
 
 at::Tensor empty_weight(c10::IntArrayRef sizes, at::ScalarType dtype) {
-  constexpr size_t kHuge = size_t(2) << 20;
   const size_t bytes = size_t(c10::multiply_integers(sizes)) * c10::elementSize(dtype);
-  if (bytes < kHuge) return at::empty(sizes, at::TensorOptions().dtype(dtype));
-  // Map one huge page more than needed, to start on a huge-page boundary; only whole huge pages
-  // are advised, so the tail (and the unused slack, never touched) costs nothing extra.
-  const size_t size = bytes + kHuge;
-  void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (base == MAP_FAILED) return at::empty(sizes, at::TensorOptions().dtype(dtype));
-  auto* data = reinterpret_cast<uint8_t*>((uintptr_t(base) + kHuge - 1) / kHuge * kHuge);
-#ifdef MADV_HUGEPAGE
-  madvise(data, bytes / kHuge * kHuge, MADV_HUGEPAGE);
-#endif
-  c10::DataPtr ptr(data, new Region{base, size}, &unmap_region, at::Device(at::kCPU));
+  void* data = bytes >= (size_t(2) << 20) ? map_huge_pages(bytes) : nullptr;
+  if (!data) return at::empty(sizes, at::TensorOptions().dtype(dtype));
+  c10::DataPtr ptr(data, new Region{data, bytes}, &unmap_region, at::Device(at::kCPU));
   c10::Storage storage(c10::Storage::use_byte_size_t(), bytes, std::move(ptr), nullptr, false);
   return at::empty({0}, at::TensorOptions().dtype(dtype)).set_(storage, 0, sizes, c10::contiguous_strides(sizes));
 }

@@ -27,10 +27,6 @@ constexpr size_t kHuge = size_t(2) << 20;           // a transparent huge page
 constexpr size_t kLarge = size_t(1) << 20;          // smaller blocks stay with malloc
 constexpr size_t kCacheLimit = size_t(512) << 20;   // free bytes kept at most
 
-struct Block {
-  void* base;   // of the mapping (one huge page more than `size`, for alignment)
-  size_t size;  // usable bytes from the aligned start, a multiple of kHuge
-};
 
 class TensorCache final : public c10::Allocator {
  public:
@@ -70,14 +66,10 @@ class TensorCache final : public c10::Allocator {
         return p;
       }
     }
-    void* base = mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base == MAP_FAILED) throw std::bad_alloc();
-    void* p = reinterpret_cast<void*>((uintptr_t(base) + kHuge - 1) / kHuge * kHuge);
-#ifdef MADV_HUGEPAGE
-    madvise(p, size, MADV_HUGEPAGE);
-#endif
+    void* p = map_huge_pages(size);
+    if (!p) throw std::bad_alloc();
     std::lock_guard<std::mutex> guard(lock_);
-    blocks_[p] = {base, size};
+    blocks_[p] = size;
     return p;
   }
 
@@ -91,20 +83,19 @@ class TensorCache final : public c10::Allocator {
       c10::free_cpu(p);
       return;
     }
-    c.free_.emplace(it->second.size, p);
-    c.cached_ += it->second.size;
+    c.free_.emplace(it->second, p);
+    c.cached_ += it->second;
     while (c.cached_ > kCacheLimit) {  // the largest free blocks go back first
       auto last = std::prev(c.free_.end());
-      const Block b = c.blocks_.at(last->second);
       c.blocks_.erase(last->second);
       c.cached_ -= last->first;
+      unmap_huge_pages(last->second, last->first);
       c.free_.erase(last);
-      munmap(b.base, b.size + kHuge);
     }
   }
 
   std::mutex lock_;
-  std::unordered_map<void*, Block> blocks_;  // every large block, in use or free
+  std::unordered_map<void*, size_t> blocks_;  // every large block (its size), in use or free
   std::multimap<size_t, void*> free_;        // free large blocks by size
   size_t cached_ = 0;
 };
@@ -134,5 +125,23 @@ void keep_freed_memory() {
 }
 
 size_t tensor_cache_bytes() { return cache_installed ? TensorCache::instance().cached() : 0; }
+
+void* map_huge_pages(size_t bytes) {
+  const size_t size = (bytes + kHuge - 1) / kHuge * kHuge;
+  // One huge page more than needed, to start on a boundary; the slack is unmapped at once.
+  auto* base = static_cast<uint8_t*>(mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  if (base == MAP_FAILED) return nullptr;
+  auto* p = reinterpret_cast<uint8_t*>((uintptr_t(base) + kHuge - 1) / kHuge * kHuge);
+  if (p > base) munmap(base, size_t(p - base));
+  if (base + size + kHuge > p + size) munmap(p + size, size_t(base + size + kHuge - (p + size)));
+#ifdef MADV_HUGEPAGE
+  if (bytes >= kHuge) madvise(p, bytes / kHuge * kHuge, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+void unmap_huge_pages(void* p, size_t bytes) {
+  if (p) munmap(p, (bytes + kHuge - 1) / kHuge * kHuge);
+}
 
 }  // namespace vamp

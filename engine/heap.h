@@ -21,4 +21,11 @@ void keep_freed_memory();
 // Bytes of free blocks the tensor cache holds now (0 when it is not installed).
 size_t tensor_cache_bytes();
 
+// Anonymous memory of `bytes` (rounded up to 2 MiB) starting on a 2 MiB boundary, its whole
+// 2 MiB pages advised for transparent huge pages (one fault per 2 MiB instead of 512; a partial
+// last page stays small, so it costs no more than it is used); nullptr when the kernel refuses.
+// unmap_huge_pages(p, bytes) gives it back.
+void* map_huge_pages(size_t bytes);
+void unmap_huge_pages(void* p, size_t bytes);
+
 }  // namespace vamp

@@ -184,6 +184,8 @@ void StreamSampler::reset() {
   in_mask_.clear();
   history_.clear();
   pending_ = 0;
+  arrivals_.clear();
+  pushed_ = consumed_ = 0;
   windows_ = 0;
   cancelled_ = false;
 }
@@ -208,7 +210,7 @@ void StreamSampler::cancel() {
   scheduler_->cancel(this);
 }
 
-void StreamSampler::push(const uint16_t* tokens, const uint8_t* mask, size_t n_frames) {
+void StreamSampler::push(const uint16_t* tokens, const uint8_t* mask, size_t n_frames, Clock::time_point arrived) {
   const size_t n = n_frames * size_t(k_in_);
   const int size = coarse_->codec()->info().codebook_size;
   for (size_t i = 0; i < n; ++i)
@@ -221,6 +223,16 @@ void StreamSampler::push(const uint16_t* tokens, const uint8_t* mask, size_t n_f
   else
     in_mask_.insert(in_mask_.end(), n, uint8_t(1));
   pending_ += n_frames;
+  pushed_ += n_frames;
+  arrivals_.emplace_back(pushed_, arrived);
+}
+
+double StreamSampler::seconds_ready(Clock::time_point now) const {
+  if (!window_ready()) return 0.0;
+  const uint64_t needed = consumed_ + uint64_t(settings_.window_frames);
+  for (const auto& [frames, when] : arrivals_)
+    if (frames >= needed) return std::chrono::duration<double>(now - when).count();
+  return 0.0;
 }
 
 size_t StreamSampler::pull(std::vector<uint16_t>& out) {
@@ -289,6 +301,8 @@ size_t StreamSampler::run(int64_t n_new, std::vector<uint16_t>& out) {
   in_tokens_.erase(in_tokens_.begin(), in_tokens_.begin() + n_new * k_in_);
   in_mask_.erase(in_mask_.begin(), in_mask_.begin() + n_new * k_in_);
   pending_ -= size_t(n_new);
+  consumed_ += uint64_t(n_new);
+  while (!arrivals_.empty() && arrivals_.front().first <= consumed_) arrivals_.pop_front();
   ++windows_;
   return size_t(n_new);
 }

@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -119,9 +121,13 @@ class StreamSampler {
                 const SampleSettings& settings, int codebooks_in, const BatchSettings& batch = {});
   ~StreamSampler();
 
+  using Clock = std::chrono::steady_clock;
   // frames: [n][codebooks_in] tokens, mask: [n][codebooks_in] (1 = generate) or null (all 1).
-  void push(const uint16_t* tokens, const uint8_t* mask, size_t n_frames);
+  // arrived: when they reached the caller (a live window's deadline runs from its last frame's).
+  void push(const uint16_t* tokens, const uint8_t* mask, size_t n_frames, Clock::time_point arrived = Clock::now());
   bool window_ready() const { return int64_t(pending_) >= settings_.window_frames; }
+  // Seconds from the arrival of the input that completed the next window to `now` (0: not ready).
+  double seconds_ready(Clock::time_point now) const;
   // Runs one window if a full one is pending; appends [n][codebooks_out] tokens; returns n.
   size_t pull(std::vector<uint16_t>& out);
   size_t drain(std::vector<uint16_t>& out);  // end of stream: the last, partial window
@@ -153,6 +159,8 @@ class StreamSampler {
   std::vector<uint16_t> in_tokens_;  // [pending][k_in]
   std::vector<uint8_t> in_mask_;     // [pending][k_in]
   size_t pending_ = 0;
+  std::deque<std::pair<uint64_t, Clock::time_point>> arrivals_;  // (input frames once in, when)
+  uint64_t pushed_ = 0, consumed_ = 0;                          // input frames since reset()
   std::vector<uint16_t> history_;    // last output frames, [<= context][k_out]
   int64_t windows_ = 0;
 };

@@ -125,13 +125,6 @@ struct PendingInput
   std::chrono::steady_clock::time_point arrived;
 };
 
-/* When the stream's input reached a frame count: a window's deadline runs from the arrival of
- * the input that completed it. */
-struct Arrival
-{
-  guint64 frames_after;        /* input frames of the stream once this buffer was in */
-  std::chrono::steady_clock::time_point when;
-};
 
 struct GstVampSamplePrivate
 {
@@ -158,8 +151,6 @@ struct GstVampSamplePrivate
   bool live = false;                   /* the last latency query found a live upstream */
   GstClockTime measured = 0;           /* one full window's time here (0: not measured yet) */
   vamp::StepGovernor governor;
-  std::deque<Arrival> arrivals;        /* input not yet covered by a finished window */
-  guint64 frames_pushed = 0;           /* input frames handed to the sampler since the reset */
   std::mutex measure_lock;             /* one measurement at a time */
 };
 
@@ -634,8 +625,6 @@ gst_vamp_sample_reset_stream (GstVampSample * self)
   priv->eos = false;
   priv->base_ts = GST_CLOCK_TIME_NONE;
   priv->frames_out = 0;
-  priv->arrivals.clear ();
-  priv->frames_pushed = 0;
   if (priv->sampler)
     priv->sampler->reset ();
 }
@@ -917,20 +906,6 @@ gst_vamp_sample_measure (GstVampSample * self)
   }
 }
 
-/* Seconds since the input that completed window `window` of the stream arrived. */
-static double
-gst_vamp_sample_window_waited (GstVampSample * self, guint64 window,
-    std::chrono::steady_clock::time_point now)
-{
-  GstVampSamplePrivate *priv = self->priv;
-  const guint64 needed = (window + 1) * (guint64) priv->sampler->settings ().window_frames;
-  while (priv->arrivals.size () > 1 && priv->arrivals.front ().frames_after < needed)
-    priv->arrivals.pop_front ();
-  if (priv->arrivals.empty () || priv->arrivals.front ().frames_after < needed)
-    return 0.0;
-  return std::chrono::duration < double >(now - priv->arrivals.front ().when).count ();
-}
-
 static void
 gst_vamp_sample_post_stats (GstVampSample * self, guint64 window, size_t frames, int steps,
     double seconds, int batch_size)
@@ -967,7 +942,8 @@ gst_vamp_sample_loop (GstVampSample * self)
   while (!priv->queue.empty ()) {
     PendingInput & in = priv->queue.front ();
     try {
-      priv->sampler->push (in.tokens.data (), in.mask.empty ()? nullptr : in.mask.data (), in.frames);
+      priv->sampler->push (in.tokens.data (), in.mask.empty ()? nullptr : in.mask.data (), in.frames,
+          in.arrived);
     } catch (const std::exception & e) {
       guard.unlock ();
       GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Invalid tokens."), ("%s", e.what ()));
@@ -975,8 +951,6 @@ gst_vamp_sample_loop (GstVampSample * self)
       gst_pad_pause_task (self->srcpad);
       return;
     }
-    priv->frames_pushed += in.frames;
-    priv->arrivals.push_back ({priv->frames_pushed, in.arrived});
     priv->queued_frames -= in.frames;
     priv->queue.pop_front ();
   }
@@ -1014,7 +988,7 @@ gst_vamp_sample_loop (GstVampSample * self)
       const auto start = std::chrono::steady_clock::now ();
       vamp::SampleSettings paced = settings;
       if (GST_CLOCK_TIME_IS_VALID (budget) && priv->sampler->window_ready ()) {
-        const double waited = gst_vamp_sample_window_waited (self, window, start);
+        const double waited = priv->sampler->seconds_ready (start);
         paced.steps = priv->governor.steps_for (settings, min_steps, budget / 1e9 - waited);
         if (paced.steps < settings.steps)
           GST_INFO_OBJECT (self, "window %" G_GUINT64_FORMAT ": %d of %d steps to be ready "
