@@ -352,11 +352,19 @@ at::Tensor Transformer::attention(const at::Tensor& qkv, const at::Tensor& bias,
   at::Tensor out = at::empty({B, T, H, dh}, qkv.options());
   const at::Tensor all = qkv.view({B, T, 3, H, dh});
   const bool folded = score_divisor_ == 1.0f;
+  // bf16: each head's q, k, v contiguous ([3, B, H, T, dh]); oneDNN's small products run 1.5x
+  // faster on them than on the strided views.
+  const bool lowp = device_.is_cpu() && qkv.scalar_type() != at::kFloat;
+  std::vector<at::Tensor> qs, ks, vs;  // per (row, head): [T, dh]
+  if (lowp) {
+    const at::Tensor heads = all.permute({2, 0, 3, 1, 4}).contiguous().view({3, B * H, T, dh});
+    qs = heads[0].unbind(0), ks = heads[1].unbind(0), vs = heads[2].unbind(0);
+  }
   auto one = [&](int64_t b, int64_t h) {
     const at::Tensor x = all[b];
-    const at::Tensor q = x.select(1, 0).select(1, h);  // [T, dh], row stride 3D
-    const at::Tensor k = x.select(1, 1).select(1, h);
-    const at::Tensor v = x.select(1, 2).select(1, h);
+    const at::Tensor q = lowp ? qs[size_t(b * H + h)] : x.select(1, 0).select(1, h);  // [T, dh]
+    const at::Tensor k = lowp ? ks[size_t(b * H + h)] : x.select(1, 1).select(1, h);
+    const at::Tensor v = lowp ? vs[size_t(b * H + h)] : x.select(1, 2).select(1, h);
     at::Tensor s = folded ? at::addmm(bias[h], q, k.t())  // q already carries 1/sqrt(dh)
                           : at::mm(q, k.t()).div_(double(score_divisor_)).add_(bias[h]);
     s = at::_softmax(s, -1, false);
@@ -419,18 +427,20 @@ at::Tensor Transformer::forward(const at::Tensor& codes, Trace* tr) const {
 }
 
 at::Tensor Transformer::forward_lowp(const at::Tensor& in, Trace* tr) const {
-  // The fp32 graph with the five GEMMs in bf16 or int8. Residual stream, norms and attention fp32;
-  // the FFN gate runs in the GEMM's output type (bf16: one rounding, then straight into w_2).
+  // The fp32 graph with the five GEMMs in bf16 or int8. Residual stream and norms fp32; attention
+  // bf16 (scores, softmax and the product with V: 1.25x faster forwards here, argmax agreement with
+  // fp32 unchanged within test_precision's spread); the FFN gate runs in the GEMM's output type
+  // (bf16: one rounding, then straight into w_2).
   const int64_t B = in.size(0), T = in.size(2), D = cfg_.embedding_dim, Cp = n_predicted(), V = cfg_.vocab_size;
   at::Tensor x = embed(in, tr ? &tr->latents : nullptr);  // [B*T, D] fp32
   if (tr) tr->embedding_out = x.view({B, T, D}).permute({0, 2, 1}).contiguous();
-  const at::Tensor bias = bias_table(T);
+  const at::Tensor bias16 = bias_table(T).to(at::kBFloat16);
   std::vector<at::Tensor> acts;
   for (const Layer& L : layers_) {
     at::Tensor y = rms_norm(x, L.norm_1);
     at::Tensor qkv = apply(L.qkv, y);
-    if (qkv.scalar_type() != at::kFloat) qkv = qkv.to(at::kFloat);
-    at::Tensor o = attention(qkv, bias, B, T);
+    if (qkv.scalar_type() != at::kBFloat16) qkv = qkv.to(at::kBFloat16);
+    at::Tensor o = attention(qkv, bias16, B, T);
     x.add_(apply(L.fc, o));
     y = rms_norm(x, L.norm_3);
     at::Tensor u = apply(L.w_1, y);
