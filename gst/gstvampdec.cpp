@@ -26,8 +26,9 @@
 #include "gstvampdec.h"
 
 #include "gstvampelements.h"
-#include "vamp.h"
+#include "vamp/vamp.h"
 #include "vampcontext.h"
+#include "vampsettings.h"
 #include "vamptokens.h"
 
 #include <deque>
@@ -37,17 +38,12 @@
 GST_DEBUG_CATEGORY_STATIC (gst_vamp_dec_debug);
 #define GST_CAT_DEFAULT gst_vamp_dec_debug
 
-#define DEFAULT_DEVICE "auto"
-#define DEFAULT_THREADS 0
-#define DEFAULT_PRECISION "fp32"
 
 enum
 {
   PROP_0,
   PROP_MODEL,
-  PROP_DEVICE,
-  PROP_THREADS,
-  PROP_PRECISION,
+  PROP_DEVICE,                  /* .. PROP_DEVICE + 2: vampsettings.h */
 };
 
 struct GstVampDecPrivate
@@ -59,15 +55,13 @@ struct GstVampDecPrivate
   guint64 head_done = 0;        /* frames of pending.front () already pushed (as a subframe) */
   std::vector<uint16_t> scratch;
   std::vector<float> audio;
+  VampEngineSettings engine;   /* device, threads, precision (vampsettings.h) */
 };
 
 struct _GstVampDec
 {
   GstAudioDecoder parent;
   gchar *model_path;
-  gchar *device;
-  gint threads;
-  gchar *precision;
   GstVampDecPrivate *priv;
 };
 
@@ -111,22 +105,8 @@ gst_vamp_dec_class_init (GstVampDecClass * klass)
           "Path of the codec checkpoint (codec.pth, released LAC layout); empty = $VAMPNET_MODELS/codec.pth, else the "
           "project's small default set (models/default)", NULL,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
-  g_object_class_install_property (gobject_class, PROP_DEVICE,
-      g_param_spec_string ("device", "Device",
-          "Where the codec runs: auto (CUDA when present), cpu, cuda or cuda:N", DEFAULT_DEVICE,
-          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
-  g_object_class_install_property (gobject_class, PROP_THREADS,
-      g_param_spec_int ("threads", "Threads",
-          "CPU threads of the engine, one budget shared by every vamp element of the process: "
-          "their computations share it, each with the cores its operations can use (0 = keep the budget; default: "
-          "every core this process may use)", 0, 1024, DEFAULT_THREADS,
-          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
-  g_object_class_install_property (gobject_class, PROP_PRECISION,
-      g_param_spec_string ("precision", "Precision",
-          "Codec arithmetic: fp32 (exact), bf16 (convolutions in bfloat16 through oneDNN, "
-          "SI-SDR >= 30 dB against fp32), or auto (bf16 where the CPU has AVX512-BF16/AMX); "
-          "int8 is taken as bf16", DEFAULT_PRECISION,
-          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+
+  vamp_engine_settings_install (gobject_class, PROP_DEVICE, VAMP_MODEL_CODEC);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -146,9 +126,6 @@ gst_vamp_dec_class_init (GstVampDecClass * klass)
 static void
 gst_vamp_dec_init (GstVampDec * self)
 {
-  self->device = g_strdup (DEFAULT_DEVICE);
-  self->threads = DEFAULT_THREADS;
-  self->precision = g_strdup (DEFAULT_PRECISION);
   self->priv = new GstVampDecPrivate ();
   gst_audio_decoder_set_drainable (GST_AUDIO_DECODER (self), TRUE);
   gst_audio_decoder_set_needs_format (GST_AUDIO_DECODER (self), TRUE);
@@ -160,8 +137,6 @@ gst_vamp_dec_finalize (GObject * object)
   GstVampDec *self = GST_VAMP_DEC (object);
   delete self->priv;
   g_free (self->model_path);
-  g_free (self->device);
-  g_free (self->precision);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -176,19 +151,9 @@ gst_vamp_dec_set_property (GObject * object, guint prop_id, const GValue * value
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
       break;
-    case PROP_DEVICE:
-      g_free (self->device);
-      self->device = g_value_dup_string (value);
-      break;
-    case PROP_THREADS:
-      self->threads = g_value_get_int (value);
-      break;
-    case PROP_PRECISION:
-      g_free (self->precision);
-      self->precision = g_value_dup_string (value);
-      break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!vamp_engine_settings_set (&self->priv->engine, PROP_DEVICE, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK (self);
 }
@@ -202,17 +167,9 @@ gst_vamp_dec_get_property (GObject * object, guint prop_id, GValue * value, GPar
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
       break;
-    case PROP_DEVICE:
-      g_value_set_string (value, self->device);
-      break;
-    case PROP_THREADS:
-      g_value_set_int (value, self->threads);
-      break;
-    case PROP_PRECISION:
-      g_value_set_string (value, self->precision);
-      break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!vamp_engine_settings_get (&self->priv->engine, PROP_DEVICE, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK (self);
 }
@@ -222,7 +179,7 @@ gst_vamp_dec_start (GstAudioDecoder * dec)
 {
   GstVampDec *self = GST_VAMP_DEC (dec);
   self->priv->model = vamp_element_open_codec (GST_ELEMENT (self), self->model_path,
-      self->device, self->precision, self->threads);
+      self->priv->engine);
   if (!self->priv->model)
     return FALSE;
   /* A second of silence, so the first buffer of a live stream does not pay the first-call costs. */
@@ -260,20 +217,8 @@ gst_vamp_dec_set_format (GstAudioDecoder * dec, GstCaps * caps)
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("invalid token caps %" GST_PTR_FORMAT, caps));
     return FALSE;
   }
-  if (tokens.codec_id[0] && codec.id != tokens.codec_id) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Tokens come from another codec."),
-        ("stream codec-id %s, loaded codec %s has id %s", tokens.codec_id,
-            priv->model->path ().c_str (), codec.id.c_str ()));
+  if (!vamp_tokens_check_codec (GST_ELEMENT (self), &tokens, codec, priv->model->path ()))
     return FALSE;
-  }
-  if (tokens.rate != codec.sample_rate || tokens.hop_length != codec.hop_length ||
-      tokens.codebook_size != codec.codebook_size || tokens.codebooks > codec.n_codebooks) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Tokens do not fit the loaded codec."),
-        ("stream: %d Hz, hop %d, %d codebooks of %d; codec: %d Hz, hop %d, %d codebooks of %d",
-            tokens.rate, tokens.hop_length, tokens.codebooks, tokens.codebook_size,
-            codec.sample_rate, codec.hop_length, codec.n_codebooks, codec.codebook_size));
-    return FALSE;
-  }
   priv->tokens = tokens;
   priv->stream.reset (new vamp::StreamDecoder (priv->model, tokens.codebooks, 1));
   priv->pending.clear ();
@@ -392,7 +337,7 @@ gst_vamp_dec_handle_frame (GstAudioDecoder * dec, GstBuffer * buffer)
       return gst_vamp_dec_push (self, n_frames);
     }
 
-    /* Tokens are the first 2*T*K bytes, whatever memories hold them (design.md section 2). */
+    /* Tokens are the first 2*T*K bytes, whatever memories hold them (docs/caps.md). */
     priv->scratch.resize (n_frames * tokens->codebooks);
     gst_buffer_extract (buffer, 0, priv->scratch.data (), priv->scratch.size () * 2);
     for (auto & t : priv->scratch)

@@ -28,8 +28,9 @@
 #include "gstvampenc.h"
 
 #include "gstvampelements.h"
-#include "vamp.h"
+#include "vamp/vamp.h"
 #include "vampcontext.h"
+#include "vampsettings.h"
 #include "vamptokens.h"
 
 #include <memory>
@@ -38,21 +39,16 @@
 GST_DEBUG_CATEGORY_STATIC (gst_vamp_enc_debug);
 #define GST_CAT_DEFAULT gst_vamp_enc_debug
 
-#define DEFAULT_DEVICE "auto"
 #define DEFAULT_CODEBOOKS 0
 #define DEFAULT_FRAMES_PER_BUFFER 8
-#define DEFAULT_THREADS 0
-#define DEFAULT_PRECISION "fp32"
 
 enum
 {
   PROP_0,
   PROP_MODEL,
-  PROP_DEVICE,
   PROP_CODEBOOKS,
   PROP_FRAMES_PER_BUFFER,
-  PROP_THREADS,
-  PROP_PRECISION,
+  PROP_DEVICE,                  /* .. PROP_DEVICE + 2: vampsettings.h */
 };
 
 struct GstVampEncPrivate
@@ -63,17 +59,15 @@ struct GstVampEncPrivate
   guint64 samples_in = 0;       /* handed to us by the base class */
   guint64 samples_finished = 0; /* returned to it with finish_frame */
   guint64 frame_offset = 0;     /* absolute index of the next frame out */
+  VampEngineSettings engine;   /* device, threads, precision (vampsettings.h) */
 };
 
 struct _GstVampEnc
 {
   GstAudioEncoder parent;
   gchar *model_path;
-  gchar *device;
   gint codebooks;
   gint frames_per_buffer;
-  gint threads;
-  gchar *precision;
   GstVampEncPrivate *priv;
 };
 
@@ -119,10 +113,6 @@ gst_vamp_enc_class_init (GstVampEncClass * klass)
           "Path of the codec checkpoint (codec.pth, released LAC layout); empty = $VAMPNET_MODELS/codec.pth, else the "
           "project's small default set (models/default)", NULL,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
-  g_object_class_install_property (gobject_class, PROP_DEVICE,
-      g_param_spec_string ("device", "Device",
-          "Where the codec runs: auto (CUDA when present), cpu, cuda or cuda:N", DEFAULT_DEVICE,
-          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property (gobject_class, PROP_CODEBOOKS,
       g_param_spec_int ("codebooks", "Codebooks",
           "How many codebooks to emit per frame, lowest first (0 = all of the codec's)", 0, 64,
@@ -135,18 +125,8 @@ gst_vamp_enc_class_init (GstVampEncClass * klass)
           "window-frames keeps its windows from waiting on the next buffer)",
           1, 10000, DEFAULT_FRAMES_PER_BUFFER,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
-  g_object_class_install_property (gobject_class, PROP_THREADS,
-      g_param_spec_int ("threads", "Threads",
-          "CPU threads of the engine, one budget shared by every vamp element of the process: "
-          "their computations share it, each with the cores its operations can use (0 = keep the budget; default: "
-          "every core this process may use)", 0, 1024, DEFAULT_THREADS,
-          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
-  g_object_class_install_property (gobject_class, PROP_PRECISION,
-      g_param_spec_string ("precision", "Precision",
-          "Codec arithmetic: fp32 (exact), bf16 (convolutions in bfloat16 through oneDNN, "
-          "SI-SDR >= 30 dB against fp32), or auto (bf16 where the CPU has AVX512-BF16/AMX); "
-          "int8 is taken as bf16", DEFAULT_PRECISION,
-          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+
+  vamp_engine_settings_install (gobject_class, PROP_DEVICE, VAMP_MODEL_CODEC);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -168,11 +148,8 @@ gst_vamp_enc_class_init (GstVampEncClass * klass)
 static void
 gst_vamp_enc_init (GstVampEnc * self)
 {
-  self->device = g_strdup (DEFAULT_DEVICE);
   self->codebooks = DEFAULT_CODEBOOKS;
   self->frames_per_buffer = DEFAULT_FRAMES_PER_BUFFER;
-  self->threads = DEFAULT_THREADS;
-  self->precision = g_strdup (DEFAULT_PRECISION);
   self->priv = new GstVampEncPrivate ();
   gst_audio_encoder_set_drainable (GST_AUDIO_ENCODER (self), TRUE);
 }
@@ -183,8 +160,6 @@ gst_vamp_enc_finalize (GObject * object)
   GstVampEnc *self = GST_VAMP_ENC (object);
   delete self->priv;
   g_free (self->model_path);
-  g_free (self->device);
-  g_free (self->precision);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -199,25 +174,15 @@ gst_vamp_enc_set_property (GObject * object, guint prop_id, const GValue * value
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
       break;
-    case PROP_DEVICE:
-      g_free (self->device);
-      self->device = g_value_dup_string (value);
-      break;
     case PROP_CODEBOOKS:
       self->codebooks = g_value_get_int (value);
       break;
     case PROP_FRAMES_PER_BUFFER:
       self->frames_per_buffer = g_value_get_int (value);
       break;
-    case PROP_THREADS:
-      self->threads = g_value_get_int (value);
-      break;
-    case PROP_PRECISION:
-      g_free (self->precision);
-      self->precision = g_value_dup_string (value);
-      break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!vamp_engine_settings_set (&self->priv->engine, PROP_DEVICE, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK (self);
 }
@@ -231,23 +196,15 @@ gst_vamp_enc_get_property (GObject * object, guint prop_id, GValue * value, GPar
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
       break;
-    case PROP_DEVICE:
-      g_value_set_string (value, self->device);
-      break;
     case PROP_CODEBOOKS:
       g_value_set_int (value, self->codebooks);
       break;
     case PROP_FRAMES_PER_BUFFER:
       g_value_set_int (value, self->frames_per_buffer);
       break;
-    case PROP_THREADS:
-      g_value_set_int (value, self->threads);
-      break;
-    case PROP_PRECISION:
-      g_value_set_string (value, self->precision);
-      break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!vamp_engine_settings_get (&self->priv->engine, PROP_DEVICE, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK (self);
 }
@@ -257,7 +214,7 @@ gst_vamp_enc_start (GstAudioEncoder * enc)
 {
   GstVampEnc *self = GST_VAMP_ENC (enc);
   self->priv->model = vamp_element_open_codec (GST_ELEMENT (self), self->model_path,
-      self->device, self->precision, self->threads);
+      self->priv->engine);
   if (!self->priv->model)
     return FALSE;
   try {

@@ -84,7 +84,7 @@
 #include "gstvampmask.h"
 
 #include "gstvampelements.h"
-#include "vamp.h"
+#include "vamp/vamp.h"
 #include "vamptokens.h"
 
 #include <cmath>

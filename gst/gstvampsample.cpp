@@ -65,8 +65,9 @@
 #include "gstvampsample.h"
 
 #include "gstvampelements.h"
-#include "vamp.h"
+#include "vamp/vamp.h"
 #include "vampcontext.h"
+#include "vampsettings.h"
 #include "vamptokens.h"
 
 #include <chrono>
@@ -79,15 +80,12 @@
 GST_DEBUG_CATEGORY_STATIC (gst_vamp_sample_debug);
 #define GST_CAT_DEFAULT gst_vamp_sample_debug
 
-#define DEFAULT_DEVICE "auto"
 #define DEFAULT_SEED -1
 #define DEFAULT_PROCESSING_LATENCY 0     /* measured */
 #define PROCESSING_HEADROOM 1.5          /* measured window time -> budget */
 #define DEFAULT_MIN_STEPS 4
-#define DEFAULT_THREADS 0
 #define DEFAULT_MAX_BATCH 0
 #define DEFAULT_BATCH_TIMEOUT 0
-#define DEFAULT_PRECISION "fp32"
 
 enum
 {
@@ -95,7 +93,6 @@ enum
   PROP_COARSE_MODEL,
   PROP_C2F_MODEL,
   PROP_CODEC_MODEL,
-  PROP_DEVICE,
   PROP_STEPS,
   PROP_C2F_STEPS,
   PROP_TEMPERATURE,
@@ -110,10 +107,9 @@ enum
   PROP_GENERATE_UNMASKED,
   PROP_PROCESSING_LATENCY,
   PROP_MIN_STEPS,
-  PROP_THREADS,
   PROP_MAX_BATCH,
   PROP_BATCH_TIMEOUT,
-  PROP_PRECISION,
+  PROP_DEVICE,                  /* .. PROP_DEVICE + 2: vampsettings.h */
 };
 
 /* Input waiting for the streaming thread, in arrival order. */
@@ -139,7 +135,7 @@ struct GstVampSamplePrivate
 
   std::shared_ptr<vamp::CodecModel> codec;
   std::shared_ptr<vamp::TransformerModel> coarse, c2f;
-  std::string sched_precision;        /* arithmetic the scheduler runs: fp32 (CPU), bf16/fp16 (CUDA) */
+  VampEngineSettings engine;          /* device, threads, precision (properties; vampsettings.h) */
   std::unique_ptr<vamp::StreamSampler> sampler;   /* used by the streaming thread only */
   VampTokensInfo in_info = { }, out_info = { };
   bool configured = false;
@@ -160,16 +156,14 @@ struct _GstVampSample
   GstPad *sinkpad, *srcpad;
 
   /* properties, under the object lock */
-  gchar *coarse_model, *c2f_model, *codec_model, *device;
+  gchar *coarse_model, *c2f_model, *codec_model;
   vamp::SampleSettings settings;
   gint64 seed;
   gboolean generate_unmasked;
   GstClockTime processing_latency;
   gint min_steps;
-  gint threads;
   gint max_batch;
   GstClockTime batch_timeout;
-  gchar *precision;
 
   GstVampSamplePrivate *priv;
 };
@@ -225,10 +219,6 @@ gst_vamp_sample_class_init (GstVampSampleClass * klass)
       g_param_spec_string ("codec-model", "Codec model",
           "Path of the codec checkpoint whose codebooks the transformers embed (the one vampenc "
           "and vampdec use); empty = the file of that name in $VAMPNET_MODELS, else in the project's small default set (models/default)", NULL, MUTABLE_READY));
-  g_object_class_install_property (gobject_class, PROP_DEVICE,
-      g_param_spec_string ("device", "Device",
-          "Where the transformers run: auto (CUDA when present), cpu, cuda or cuda:N",
-          DEFAULT_DEVICE, MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_STEPS,
       g_param_spec_int ("steps", "Steps", "Coarse decoding steps per window", 1, 256,
           defaults.steps, MUTABLE_PLAYING));
@@ -289,12 +279,6 @@ gst_vamp_sample_class_init (GstVampSampleClass * klass)
           "Live pipelines: fewest coarse steps a window may drop to so that it is ready within "
           "processing-latency (>= steps: never fewer than steps)", 1, 256, DEFAULT_MIN_STEPS,
           MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_THREADS,
-      g_param_spec_int ("threads", "Threads",
-          "CPU threads of the engine, one budget shared by every vamp element of the process: "
-          "their computations share it, each with the cores its operations can use (0 = keep the budget; default: "
-          "every core this process may use)", 0, 1024,
-          DEFAULT_THREADS, MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_MAX_BATCH,
       g_param_spec_int ("max-batch", "Max batch",
           "Most windows (of this and other vampsample elements with the same models) run as one "
@@ -304,12 +288,8 @@ gst_vamp_sample_class_init (GstVampSampleClass * klass)
           "How long a window waits for others to fill its batch, in ns (added to the reported "
           "latency); 0 = only windows already waiting join", 0, G_MAXUINT64,
           DEFAULT_BATCH_TIMEOUT, MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_PRECISION,
-      g_param_spec_string ("precision", "Precision",
-          "Transformer arithmetic: fp32 (exact); on the CPU bf16 (oneDNN) or int8 (dynamic "
-          "quantization) weights converted at load; on CUDA bf16 or fp16 (autocast); auto = the "
-          "fastest the device supports (CPU: int8 > bf16 > fp32; CUDA: bf16)",
-          DEFAULT_PRECISION, MUTABLE_READY));
+
+  vamp_engine_settings_install (gobject_class, PROP_DEVICE, VAMP_MODEL_TRANSFORMERS);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -326,14 +306,11 @@ gst_vamp_sample_init (GstVampSample * self)
 {
   self->priv = new GstVampSamplePrivate ();
   self->settings = vamp::SampleSettings ();  /* GObject zero-fills instances: no C++ initializers */
-  self->device = g_strdup (DEFAULT_DEVICE);
   self->seed = DEFAULT_SEED;
   self->processing_latency = DEFAULT_PROCESSING_LATENCY;
   self->min_steps = DEFAULT_MIN_STEPS;
-  self->threads = DEFAULT_THREADS;
   self->max_batch = DEFAULT_MAX_BATCH;
   self->batch_timeout = DEFAULT_BATCH_TIMEOUT;
-  self->precision = g_strdup (DEFAULT_PRECISION);
 
   self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
   gst_pad_set_chain_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_vamp_sample_chain));
@@ -359,9 +336,42 @@ gst_vamp_sample_finalize (GObject * object)
   g_free (self->coarse_model);
   g_free (self->c2f_model);
   g_free (self->codec_model);
-  g_free (self->device);
-  g_free (self->precision);
   G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+/* The properties kept in plain fields; the others (strings, the engine settings) below. */
+static const VampFieldProperty sample_fields[] = {
+  VAMP_FIELD (PROP_STEPS, GstVampSample, settings.steps),
+  VAMP_FIELD (PROP_C2F_STEPS, GstVampSample, settings.c2f_steps),
+  VAMP_FIELD (PROP_TEMPERATURE, GstVampSample, settings.temperature),
+  VAMP_FIELD (PROP_MASK_TEMPERATURE, GstVampSample, settings.mask_temperature),
+  VAMP_FIELD (PROP_TOP_P, GstVampSample, settings.top_p),
+  VAMP_FIELD (PROP_SAMPLE_CUTOFF, GstVampSample, settings.sample_cutoff),
+  VAMP_FIELD (PROP_SEED, GstVampSample, seed),
+  VAMP_FIELD (PROP_FEEDBACK_STEPS, GstVampSample, settings.feedback_steps),
+  VAMP_FIELD (PROP_CONTEXT_FRAMES, GstVampSample, settings.context_frames),
+  VAMP_FIELD (PROP_WINDOW_FRAMES, GstVampSample, settings.window_frames),
+  VAMP_FIELD (PROP_C2F_WINDOW_FRAMES, GstVampSample, settings.c2f_window_frames),
+  VAMP_FIELD (PROP_GENERATE_UNMASKED, GstVampSample, generate_unmasked),
+  VAMP_FIELD (PROP_PROCESSING_LATENCY, GstVampSample, processing_latency),
+  VAMP_FIELD (PROP_MIN_STEPS, GstVampSample, min_steps),
+  VAMP_FIELD (PROP_MAX_BATCH, GstVampSample, max_batch),
+  VAMP_FIELD (PROP_BATCH_TIMEOUT, GstVampSample, batch_timeout),
+};
+
+static gchar **
+model_field (GstVampSample * self, guint prop_id)
+{
+  switch (prop_id) {
+    case PROP_COARSE_MODEL:
+      return &self->coarse_model;
+    case PROP_C2F_MODEL:
+      return &self->c2f_model;
+    case PROP_CODEC_MODEL:
+      return &self->codec_model;
+    default:
+      return nullptr;
+  }
 }
 
 static void
@@ -369,89 +379,17 @@ gst_vamp_sample_set_property (GObject * object, guint prop_id, const GValue * va
     GParamSpec * pspec)
 {
   GstVampSample *self = GST_VAMP_SAMPLE (object);
-  vamp::SampleSettings & s = self->settings;
-  gboolean latency_changed = FALSE;
   GST_OBJECT_LOCK (self);
-  switch (prop_id) {
-    case PROP_COARSE_MODEL:
-      g_free (self->coarse_model);
-      self->coarse_model = g_value_dup_string (value);
-      break;
-    case PROP_C2F_MODEL:
-      g_free (self->c2f_model);
-      self->c2f_model = g_value_dup_string (value);
-      break;
-    case PROP_CODEC_MODEL:
-      g_free (self->codec_model);
-      self->codec_model = g_value_dup_string (value);
-      break;
-    case PROP_DEVICE:
-      g_free (self->device);
-      self->device = g_value_dup_string (value);
-      break;
-    case PROP_STEPS:
-      s.steps = g_value_get_int (value);
-      break;
-    case PROP_C2F_STEPS:
-      s.c2f_steps = g_value_get_int (value);
-      break;
-    case PROP_TEMPERATURE:
-      s.temperature = g_value_get_double (value);
-      break;
-    case PROP_MASK_TEMPERATURE:
-      s.mask_temperature = g_value_get_double (value);
-      break;
-    case PROP_TOP_P:
-      s.top_p = g_value_get_double (value);
-      break;
-    case PROP_SAMPLE_CUTOFF:
-      s.sample_cutoff = g_value_get_double (value);
-      break;
-    case PROP_SEED:
-      self->seed = g_value_get_int64 (value);
-      break;
-    case PROP_FEEDBACK_STEPS:
-      s.feedback_steps = g_value_get_int (value);
-      break;
-    case PROP_CONTEXT_FRAMES:
-      s.context_frames = g_value_get_int (value);
-      break;
-    case PROP_WINDOW_FRAMES:
-      s.window_frames = g_value_get_int (value);
-      latency_changed = TRUE;
-      break;
-    case PROP_C2F_WINDOW_FRAMES:
-      s.c2f_window_frames = g_value_get_int (value);
-      break;
-    case PROP_GENERATE_UNMASKED:
-      self->generate_unmasked = g_value_get_boolean (value);
-      break;
-    case PROP_PROCESSING_LATENCY:
-      self->processing_latency = g_value_get_uint64 (value);
-      latency_changed = TRUE;
-      break;
-    case PROP_MIN_STEPS:
-      self->min_steps = g_value_get_int (value);
-      break;
-    case PROP_THREADS:
-      self->threads = g_value_get_int (value);
-      break;
-    case PROP_MAX_BATCH:
-      self->max_batch = g_value_get_int (value);
-      break;
-    case PROP_BATCH_TIMEOUT:
-      self->batch_timeout = g_value_get_uint64 (value);
-      latency_changed = TRUE;
-      break;
-    case PROP_PRECISION:
-      g_free (self->precision);
-      self->precision = g_value_dup_string (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  if (gchar ** path = model_field (self, prop_id)) {
+    g_free (*path);
+    *path = g_value_dup_string (value);
+  } else if (!vamp_field_property_set (self, sample_fields, G_N_ELEMENTS (sample_fields), prop_id,
+          value) && !vamp_engine_settings_set (&self->priv->engine, PROP_DEVICE, prop_id, value)) {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK (self);
-  if (latency_changed)
+  if (prop_id == PROP_WINDOW_FRAMES || prop_id == PROP_PROCESSING_LATENCY
+      || prop_id == PROP_BATCH_TIMEOUT)
     gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
 }
 
@@ -459,78 +397,12 @@ static void
 gst_vamp_sample_get_property (GObject * object, guint prop_id, GValue * value, GParamSpec * pspec)
 {
   GstVampSample *self = GST_VAMP_SAMPLE (object);
-  const vamp::SampleSettings & s = self->settings;
   GST_OBJECT_LOCK (self);
-  switch (prop_id) {
-    case PROP_COARSE_MODEL:
-      g_value_set_string (value, self->coarse_model);
-      break;
-    case PROP_C2F_MODEL:
-      g_value_set_string (value, self->c2f_model);
-      break;
-    case PROP_CODEC_MODEL:
-      g_value_set_string (value, self->codec_model);
-      break;
-    case PROP_DEVICE:
-      g_value_set_string (value, self->device);
-      break;
-    case PROP_STEPS:
-      g_value_set_int (value, s.steps);
-      break;
-    case PROP_C2F_STEPS:
-      g_value_set_int (value, s.c2f_steps);
-      break;
-    case PROP_TEMPERATURE:
-      g_value_set_double (value, s.temperature);
-      break;
-    case PROP_MASK_TEMPERATURE:
-      g_value_set_double (value, s.mask_temperature);
-      break;
-    case PROP_TOP_P:
-      g_value_set_double (value, s.top_p);
-      break;
-    case PROP_SAMPLE_CUTOFF:
-      g_value_set_double (value, s.sample_cutoff);
-      break;
-    case PROP_SEED:
-      g_value_set_int64 (value, self->seed);
-      break;
-    case PROP_FEEDBACK_STEPS:
-      g_value_set_int (value, s.feedback_steps);
-      break;
-    case PROP_CONTEXT_FRAMES:
-      g_value_set_int (value, s.context_frames);
-      break;
-    case PROP_WINDOW_FRAMES:
-      g_value_set_int (value, s.window_frames);
-      break;
-    case PROP_C2F_WINDOW_FRAMES:
-      g_value_set_int (value, s.c2f_window_frames);
-      break;
-    case PROP_GENERATE_UNMASKED:
-      g_value_set_boolean (value, self->generate_unmasked);
-      break;
-    case PROP_PROCESSING_LATENCY:
-      g_value_set_uint64 (value, self->processing_latency);
-      break;
-    case PROP_MIN_STEPS:
-      g_value_set_int (value, self->min_steps);
-      break;
-    case PROP_THREADS:
-      g_value_set_int (value, self->threads);
-      break;
-    case PROP_MAX_BATCH:
-      g_value_set_int (value, self->max_batch);
-      break;
-    case PROP_BATCH_TIMEOUT:
-      g_value_set_uint64 (value, self->batch_timeout);
-      break;
-    case PROP_PRECISION:
-      g_value_set_string (value, self->precision);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-  }
+  if (gchar ** path = model_field (self, prop_id))
+    g_value_set_string (value, *path);
+  else if (!vamp_field_property_get (self, sample_fields, G_N_ELEMENTS (sample_fields), prop_id,
+          value) && !vamp_engine_settings_get (&self->priv->engine, PROP_DEVICE, prop_id, value))
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -549,44 +421,18 @@ gst_vamp_sample_load_models (GstVampSample * self)
   const std::string coarse = model_path (self->coarse_model, "coarse.pth");
   const bool use_c2f = g_strcmp0 (self->c2f_model, "none") != 0;
   const std::string c2f = model_path (self->c2f_model, "c2f.pth");
-  const std::string device = self->device ? self->device : DEFAULT_DEVICE;
-  const int threads = self->threads;
-  const std::string precision = self->precision ? self->precision : DEFAULT_PRECISION;
+  const std::string device = priv->engine.device ? priv->engine.device : "auto";
+  const int threads = priv->engine.threads;
+  const vamp::Precision precision = priv->engine.precision;
   GST_OBJECT_UNLOCK (self);
-
-  if (precision != "fp32" && precision != "bf16" && precision != "fp16" && precision != "int8"
-      && precision != "auto") {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Unknown precision \"%s\".", precision.c_str ()),
-        ("expected fp32, bf16, int8, fp16 or auto"));
-    return FALSE;
-  }
-  /* CPU: the weights are converted at load (engine precision, precision.h) and the scheduler
-   * runs fp32 arithmetic on them; CUDA: fp32 weights, the scheduler autocasts. */
-  bool on_cuda = false;
   try {
-    on_cuda = vamp::resolve_device (device).rfind ("cuda", 0) == 0;
+    vamp::resolve_device (device);
   } catch (const std::exception & e) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Bad device \"%s\".", device.c_str ()),
         ("%s", e.what ()));
     return FALSE;
   }
-  vamp::Precision engine_precision = vamp::Precision::FP32;
-  if (on_cuda) {
-    if (precision == "int8") {
-      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Precision int8 runs on the CPU only."),
-          ("device \"%s\" is CUDA: use bf16 or fp16", device.c_str ()));
-      return FALSE;
-    }
-    priv->sched_precision = precision == "auto" ? "bf16" : precision;
-  } else {
-    if (precision == "fp16") {
-      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Precision fp16 needs a CUDA device."),
-          ("device \"%s\" runs on the CPU: use fp32, bf16, int8 or auto", device.c_str ()));
-      return FALSE;
-    }
-    engine_precision = vamp::parse_precision (precision);
-    priv->sched_precision = "fp32";
-  }
+
   std::string current = codec;
   try {
     GST_DEBUG_OBJECT (self, "CPU thread budget %d (%d cores usable)",
@@ -594,16 +440,24 @@ gst_vamp_sample_load_models (GstVampSample * self)
     priv->codec = vamp_context_codec (GST_ELEMENT (self), codec, device);
     current = coarse;
     priv->coarse = vamp_context_transformer (GST_ELEMENT (self), coarse, priv->codec, device,
-        engine_precision);
+        precision);
     if (use_c2f) {
       current = c2f;
       priv->c2f = vamp_context_transformer (GST_ELEMENT (self), c2f, priv->codec, device,
-          engine_precision);
+          precision);
     }
     if (!priv->coarse->precision_note ().empty ())
       GST_WARNING_OBJECT (self, "precision: %s", priv->coarse->precision_note ().c_str ());
     GST_INFO_OBJECT (self, "transformer weights in %s, arithmetic %s",
-        vamp::precision_name (priv->coarse->precision ()), priv->sched_precision.c_str ());
+        vamp::precision_name (priv->coarse->precision ()),
+        vamp::precision_name (priv->coarse->autocast ()));
+  } catch (const vamp::SettingsError & e) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Precision %s cannot run on device \"%s\".",
+            vamp::precision_name (precision), device.c_str ()), ("%s", e.what ()));
+    priv->codec.reset ();
+    priv->coarse.reset ();
+    priv->c2f.reset ();
+    return FALSE;
   } catch (const std::exception & e) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load model \"%s\".",
             current.c_str ()), ("%s", e.what ()));
@@ -666,30 +520,13 @@ gst_vamp_sample_set_caps (GstVampSample * self, GstCaps * caps)
     return FALSE;
   }
   const vamp::CodecInfo & codec = priv->codec->info ();
-  if (in.codec_id[0] && codec.id != in.codec_id) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Tokens come from another codec."),
-        ("stream codec-id %s, codec-model %s has id %s", in.codec_id,
-            priv->codec->path ().c_str (), codec.id.c_str ()));
+  if (!vamp_tokens_check_codec (GST_ELEMENT (self), &in, codec, priv->codec->path ()))
     return FALSE;
-  }
   if (!in.has_mask && !self->generate_unmasked) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("The token stream has no mask."),
         ("vampsample generates the masked tokens of its input: put vampmask in front of it "
             "(e.g. vampmask periodic-prompt=7), or set generate-unmasked=true to generate "
             "everything"));
-    return FALSE;
-  }
-  if (in.codebook_size != codec.codebook_size || in.codebooks > codec.n_codebooks) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Tokens do not fit codec-model %s: %d codebooks "
-            "of %d entries, the codec has %d of %d. Encode with the codec the models use.",
-            priv->codec->path ().c_str (), in.codebooks, in.codebook_size, codec.n_codebooks,
-            codec.codebook_size), (NULL));
-    return FALSE;
-  }
-  if (in.hop_length != codec.hop_length || in.rate != codec.sample_rate) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Tokens do not fit the codec."),
-        ("stream %d Hz hop %d, codec %d Hz hop %d", in.rate, in.hop_length, codec.sample_rate,
-            codec.hop_length));
     return FALSE;
   }
 
@@ -699,7 +536,6 @@ gst_vamp_sample_set_caps (GstVampSample * self, GstCaps * caps)
   vamp::BatchSettings batch;
   batch.max_batch = self->max_batch;
   batch.timeout_ns = (int64_t) MIN (self->batch_timeout, (GstClockTime) G_MAXINT64);
-  batch.precision = priv->sched_precision.empty () ? "fp32" : priv->sched_precision;
   GST_OBJECT_UNLOCK (self);
   try {
     priv->sampler.reset (new vamp::StreamSampler (priv->coarse, priv->c2f, settings, in.codebooks,
@@ -891,7 +727,6 @@ gst_vamp_sample_measure (GstVampSample * self)
   const int codebooks = priv->configured ? priv->in_info.codebooks
       : priv->codec->info ().n_codebooks;
   vamp::BatchSettings batch;
-  batch.precision = priv->sched_precision.empty ()? "fp32" : priv->sched_precision;
   try {
     const double secs = vamp::measure_window_seconds (priv->coarse, priv->c2f, settings, codebooks,
         batch);

@@ -1,5 +1,6 @@
 /* Shared models through GstContext (see vampcontext.h). */
 #include "vampcontext.h"
+#include "vampsettings.h"
 
 #include <map>
 #include <mutex>
@@ -153,23 +154,24 @@ vamp_context_transformer (GstElement * element, const std::string & path,
 }
 
 std::shared_ptr < vamp::CodecModel >
-vamp_element_open_codec (GstElement * element, const gchar * model, const gchar * device,
-    const gchar * precision, gint threads)
+vamp_element_open_codec (GstElement * element, const gchar * model,
+    const VampEngineSettings & settings)
 {
+  GST_OBJECT_LOCK (element);
   const std::string path = model && *model ? model : vamp::default_model_path ("codec.pth");
-  vamp::Precision p;
-  try {
-    p = vamp::parse_precision (precision ? precision : "fp32");
-  } catch (const std::exception & e) {
-    GST_ELEMENT_ERROR (element, RESOURCE, SETTINGS, ("Unknown precision \"%s\".", precision),
-        ("%s", e.what ()));
-    return nullptr;
-  }
+  const std::string device = settings.device ? settings.device : "auto";
+  const vamp::Precision precision = settings.precision;
+  const gint threads = settings.threads;
+  GST_OBJECT_UNLOCK (element);
   std::shared_ptr < vamp::CodecModel > m;
   try {
     GST_DEBUG_OBJECT (element, "CPU thread budget %d (%d cores usable)",
         vamp::set_cpu_threads (threads), vamp::cpu_cores ());
-    m = vamp_context_codec (element, path, device ? device : "auto", p);
+    m = vamp_context_codec (element, path, device, precision);
+  } catch (const vamp::SettingsError & e) {
+    GST_ELEMENT_ERROR (element, RESOURCE, SETTINGS, ("Precision %s cannot run on device \"%s\".",
+            vamp::precision_name (precision), device.c_str ()), ("%s", e.what ()));
+    return nullptr;
   } catch (const std::exception & e) {
     GST_ELEMENT_ERROR (element, RESOURCE, OPEN_READ, ("Could not load codec model \"%s\".",
             path.c_str ()), ("%s", e.what ()));

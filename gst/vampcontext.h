@@ -17,7 +17,7 @@
 #include <memory>
 #include <string>
 
-#include "vamp.h"
+#include "vamp/vamp.h"
 
 #define VAMP_CONTEXT_CODEC "vamp.codec"
 #define VAMP_CONTEXT_TRANSFORMER "vamp.transformer"
@@ -36,9 +36,11 @@ std::shared_ptr<vamp::TransformerModel> vamp_context_transformer (GstElement * e
     const std::string & path, const std::shared_ptr<vamp::CodecModel> & codec,
     const std::string & device, vamp::Precision precision = vamp::Precision::FP32);
 /* What vampenc and vampdec do at start: the codec named by their `model` property (empty = the
- * default set), with their device, precision and threads, through the context above. On failure
- * posts a GST_ELEMENT_ERROR naming the file (or the bad precision) and returns null. */
+ * default set), with their engine settings (vampsettings.h; read under the element's object
+ * lock), through the context above. On failure posts a GST_ELEMENT_ERROR naming the file (or the
+ * setting the device cannot run) and returns null. */
+struct VampEngineSettings;
 std::shared_ptr<vamp::CodecModel> vamp_element_open_codec (GstElement * element,
-    const gchar * model, const gchar * device, const gchar * precision, gint threads);
+    const gchar * model, const VampEngineSettings & settings);
 /* Answers a CONTEXT query for the vamp context types the element holds; FALSE otherwise. */
 gboolean vamp_context_query (GstElement * element, GstQuery * query);

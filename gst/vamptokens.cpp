@@ -62,3 +62,25 @@ vamp_tokens_frames_to_time (const VampTokensInfo * info, guint64 frames)
 {
   return gst_util_uint64_scale (frames, (guint64) info->hop_length * GST_SECOND, info->rate);
 }
+
+gboolean
+vamp_tokens_check_codec (GstElement * element, const VampTokensInfo * info,
+    const vamp::CodecInfo & codec, const std::string & codec_path)
+{
+  if (info->codec_id[0] && codec.id != info->codec_id) {
+    GST_ELEMENT_ERROR (element, CORE, NEGOTIATION, ("Tokens come from another codec."),
+        ("stream codec-id %s, codec %s has id %s", info->codec_id, codec_path.c_str (),
+            codec.id.c_str ()));
+    return FALSE;
+  }
+  if (info->rate != codec.sample_rate || info->hop_length != codec.hop_length ||
+      info->codebook_size != codec.codebook_size || info->codebooks > codec.n_codebooks) {
+    GST_ELEMENT_ERROR (element, CORE, NEGOTIATION, ("Tokens do not fit codec %s: %d Hz, hop %d, "
+            "%d codebooks of %d entries; the codec has %d Hz, hop %d, %d codebooks of %d. Encode "
+            "with the codec the models use.", codec_path.c_str (), info->rate, info->hop_length,
+            info->codebooks, info->codebook_size, codec.sample_rate, codec.hop_length,
+            codec.n_codebooks, codec.codebook_size), (NULL));
+    return FALSE;
+  }
+  return TRUE;
+}

@@ -1,4 +1,4 @@
-/* vamptokens: the audio/x-vamp-tokens media type (design.md section 2), shared by the elements. */
+/* vamptokens: the audio/x-vamp-tokens media type (docs/caps.md), shared by the elements. */
 #pragma once
 
 #include <gst/gst.h>
@@ -32,3 +32,12 @@ gsize vamp_tokens_frame_bytes (const VampTokensInfo * info);
 GstClockTime vamp_tokens_frames_to_time (const VampTokensInfo * info, guint64 frames);
 
 G_END_DECLS
+
+#include "vamp/vamp.h"
+
+/* Whether a token stream of `info` fits `codec` (loaded from `codec_path`): the same codec-id when
+ * the stream names one, the same rate, hop and codebook size, and no more codebooks than the
+ * codec has. Otherwise posts a GST_ELEMENT_ERROR (CORE, NEGOTIATION) on `element` saying which
+ * and returns FALSE. */
+gboolean vamp_tokens_check_codec (GstElement * element, const VampTokensInfo * info,
+    const vamp::CodecInfo & codec, const std::string & codec_path);

@@ -13,7 +13,7 @@
  *
  * Frames are records of a fixed size, so a file can be cut or joined at any frame boundary
  * with byte arithmetic (the pipelines do). In a stream buffer the mask plane follows all the
- * tokens (design.md section 2); in the file each frame carries its own mask bytes.
+ * tokens (docs/caps.md); in the file each frame carries its own mask bytes.
  */
 #pragma once
 

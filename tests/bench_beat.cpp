@@ -1,7 +1,7 @@
 // Beat tracker benchmark: F-measure (70 ms window) of the aubio tracker on synthesized click
 // tracks and drum patterns at several tempos. Run with `meson test --benchmark beat` (prints a
 // table; always exits 0 unless the tracker cannot be created).
-#include "beat.h"
+#include "vamp/beat.h"
 #include "beat_synth.h"
 
 #include <chrono>

@@ -2,8 +2,8 @@
 // writer, loads it, then encodes and decodes 10 s of audio. Prints real-time factors (processing
 // time / audio duration; < 1 is faster than real time) and the process's peak RSS.
 // Run with: meson test -C build --benchmark codec --verbose
-#include "checkpoint.h"
-#include "codec.h"
+#include "vamp/checkpoint.h"
+#include "vamp/codec.h"
 
 #include <ATen/Parallel.h>
 

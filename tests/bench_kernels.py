@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """GEMM rates of the engine's three precisions on this CPU, at the released coarse model's shapes.
 
-The engine's transformer GEMMs are these calls (engine/transformer.cpp, engine/precision.h):
+The engine's transformer GEMMs are these calls (engine/src/transformer.cpp, engine/include/vamp/precision.h):
 fp32 at::mm/addmm, bf16 at::mm on bf16 weights and activations (oneDNN), int8
 quantized::linear_dynamic with weights prepacked by quantized::linear_prepack under the
 onednn (or fbgemm) engine. This times the same calls through PyTorch at 575 rows (a 10 s coarse

@@ -24,11 +24,12 @@
 // seconds there, so 36 steps would take minutes per window. The report also gives the coarse
 // forward time (one more step) and the RTF projected to 36 coarse steps from it.
 // Run with: meson test -C build --benchmark pipeline --verbose
-#include "checkpoint.h"
-#include "codec.h"
+#include "vamp/checkpoint.h"
+#include "vamp/codec.h"
 #include "scheduler.h"
-#include "transformer.h"
-#include "vamp.h"
+#include "vamp/transformer.h"
+#include "vamp/vamp.h"
+#include "rss.h"
 
 #include <ATen/Parallel.h>
 
@@ -63,16 +64,6 @@ std::vector<std::string> split(const std::string& s) {
   while (std::getline(ss, item, ','))
     if (!item.empty()) out.push_back(item);
   return out;
-}
-
-double rss_mb() {
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  long pages = 0, resident = 0;
-  if (f) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return double(resident) * double(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
 }
 
 struct Timing {
@@ -178,12 +169,14 @@ int main() {
 
     for (const std::string& precision : precisions) {
       if (precision != "fp32" && !cuda) continue;
+      // On CUDA bf16/fp16 are the models' autocast precision (plan_precision): one registry entry each.
+      coarse = vamp::TransformerModel::open(coarse_path, codec, device, vamp::parse_precision(precision));
+      c2f = vamp::TransformerModel::open(c2f_path, codec, device, vamp::parse_precision(precision));
       vamp::SampleSettings s;
       s.steps = steps;
       s.c2f_steps = c2f_steps;
       vamp::BatchSettings alone;
       alone.max_batch = 1;
-      alone.precision = precision;
       std::printf("\n[%s %s] coarse steps %d, streams {", device.c_str(), precision.c_str(), steps);
       for (size_t i = 0; i < streams.size(); ++i) std::printf("%s%d", i ? "," : "", streams[i]);
       std::printf("}; models loaded: +%.0f MB RSS\n", rss_mb() - rss0);
@@ -223,7 +216,6 @@ int main() {
         vamp::BatchSettings together;
         together.max_batch = n;
         together.timeout_ns = timeout_ms * 1000000;
-        together.precision = precision;
         const double w0 = now();
         std::vector<std::future<Timing>> runs;
         for (int i = 0; i < n; ++i)

@@ -19,12 +19,12 @@
 //                                           takes bf16 for int8)
 //   VAMP_BENCH_LIVE (57:172:12,115:115:8,230:115:8,230:115:12)  live windows new:context:steps
 //                                           (0 = skip); the row is the window's RTF, not seconds
-#include "checkpoint.h"
-#include "codec.h"
-#include "npy.h"
-#include "precision.h"
-#include "sampler.h"
-#include "transformer.h"
+#include "vamp/checkpoint.h"
+#include "vamp/codec.h"
+#include "vamp/npy.h"
+#include "vamp/precision.h"
+#include "vamp/sampler.h"
+#include "vamp/transformer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>

@@ -3,9 +3,9 @@
 // /usr/bin/python3 has torch. Prints milliseconds and the ratio; not a pass/fail test.
 //
 //   bench_transformer [PY_SCRIPT] [--threads N] [--frames T] [--repeat R]
-#include "checkpoint.h"
-#include "npy.h"
-#include "transformer.h"
+#include "vamp/checkpoint.h"
+#include "vamp/npy.h"
+#include "vamp/transformer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>

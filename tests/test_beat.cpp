@@ -1,7 +1,7 @@
 // Beat tracker (aubio): click tracks, streaming invariance, beat mask placement, F-measure.
-#include "beat.h"
+#include "vamp/beat.h"
 #include "beat_synth.h"
-#include "mask.h"
+#include "vamp/mask.h"
 #include "testutil.h"
 
 #include <algorithm>

@@ -1,7 +1,7 @@
 // Checkpoint reader/writer: the released layout, tolerance of trainer leftovers, corruption.
-#include "checkpoint.h"
-#include "codec.h"
-#include "npy.h"
+#include "vamp/checkpoint.h"
+#include "vamp/codec.h"
+#include "vamp/npy.h"
 #include "zip.h"
 // check.h defines a `fail` macro: include it after engine headers.
 #include "testutil.h"

@@ -1,8 +1,8 @@
 // Codec: parity with the Python LAC (golden_codec_a), chunked processing, checkpoint errors,
 // random checkpoints written by our writer.
-#include "checkpoint.h"
-#include "codec.h"
-#include "snake.h"
+#include "vamp/checkpoint.h"
+#include "vamp/codec.h"
+#include "vamp/snake.h"
 // check.h defines a `fail` macro: include it after engine headers.
 #include "testutil.h"
 
@@ -384,7 +384,7 @@ START_TEST(test_random_checkpoint_round_trip) {
   ck_assert_int_eq(a->config().n_codebooks, 14);
   ck_assert_int_eq(a->config().latent_dim, 64);
 
-  // Released layout: same key count and kwargs as the released codec (spec 2: 680 tensors).
+  // Released layout: same key count (680 tensors) and kwargs as the released codec.
   auto ck = vamp::load_checkpoint(p1);
   ck_assert_int_eq(ck.tensors.size(), 680);
   ck_assert(ck.kwarg_int_list("decoder_rates") == cfg.decoder_rates);

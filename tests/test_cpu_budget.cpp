@@ -7,7 +7,7 @@
 #include <chrono>
 #include <thread>
 
-#include "cpu_budget.h"
+#include "vamp/cpu_budget.h"
 #include "testutil.h"
 
 namespace {

@@ -2,7 +2,7 @@
 // discriminator loss; the generator's losses reach the audio and only the audio; the audio
 // gradient is the finite-difference one; feature matching of identical audio is 0; a short fit
 // tells tones from noise; the checkpoint and the optimizer state round-trip.
-#include "checkpoint.h"
+#include "vamp/checkpoint.h"
 #include "train/discriminator.h"
 #include "train/optim.h"
 #include "testutil.h"

@@ -1,8 +1,9 @@
 // Shared models and batching across elements: two vampsample in one pipeline hold one model set
 // (GstContext "vamp.transformer"), load a model once (process RSS grows by about one model, not
 // two) and run their windows as batches of 2; vampenc and vampdec share one codec ("vamp.codec").
-#include "checkpoint.h"
-#include "transformer.h"
+#include "vamp/checkpoint.h"
+#include "rss.h"
+#include "vamp/transformer.h"
 
 #include <gst/app/gstappsrc.h>
 #include <gst/check/gstcheck.h>
@@ -25,16 +26,6 @@ const int K = 14;
 const char* kCaps =
     "audio/x-vamp-tokens,format=U16LE,layout=interleaved,mask=plane,rate=44100,hop-length=64,"
     "framerate=44100/64,codebooks=14,codebook-size=1024";
-
-double rss_mb() {
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  long pages = 0, resident = 0;
-  if (f) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return double(resident) * double(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
-}
 
 // The model set behind an element's context of `type` (pointer identity = the same set).
 gconstpointer model_set(GstElement* e, const char* type) {

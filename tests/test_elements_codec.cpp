@@ -1,7 +1,7 @@
 // vampenc / vampdec as users run them: GstHarness pushes audio and tokens, checks codes, audio,
 // timestamps, offsets, negotiation, latency and errors. The codec is the golden tiny one
 // (codec_a.pth, hop 64), so whole-file results come from the engine directly.
-#include "codec.h"
+#include "vamp/codec.h"
 
 #include <gst/audio/audio.h>
 #include <gst/check/gstcheck.h>

@@ -1,6 +1,6 @@
 // vampmask as users run it: caps, framing, buffer-size independence, seeds, flush, presets, bus
 // messages, live property changes, beats files; and `vamp-cli mask` on a .npy of codes.
-#include "npy.h"
+#include "vamp/npy.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>

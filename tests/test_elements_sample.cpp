@@ -1,8 +1,8 @@
 // vampsample as users run it: windows, seams, timestamps, EOS drain, flush, latency, errors.
 // Models: the golden tiny codec/coarse/c2f (hop 64, d 64), fast on a CPU.
-#include "codec.h"
-#include "sampler.h"
-#include "transformer.h"
+#include "vamp/codec.h"
+#include "vamp/sampler.h"
+#include "vamp/transformer.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>

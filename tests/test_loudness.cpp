@@ -1,7 +1,7 @@
 // Loudness: BS.1770 as audiotools measures it (golden_loudness), and VampNet's pre-processing
 // (golden_codec_a: loudness, -24 LUFS normalization, channel mean).
-#include "checkpoint.h"
-#include "loudness.h"
+#include "vamp/checkpoint.h"
+#include "vamp/loudness.h"
 // check.h defines a `fail` macro: include it after engine headers.
 #include "testutil.h"
 

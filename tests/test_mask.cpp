@@ -1,7 +1,7 @@
 // Mask builders: exact parity with the reference (golden_masks, golden_ismir2023), RNG consumption,
 // the streaming periodic mask, beat/onset masks, the app's combination and presets.
-#include "checkpoint.h"
-#include "mask.h"
+#include "vamp/checkpoint.h"
+#include "vamp/mask.h"
 #include "testutil.h"
 
 #include <map>

@@ -6,8 +6,8 @@
 #include "train/audio_measures.h"
 #include "train/heldout_measures.h"
 #include "train/opus_yardstick.h"
-#include "vamp.h"
-#include "wav.h"
+#include "vamp/vamp.h"
+#include "vamp/wav.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>

@@ -2,11 +2,12 @@
 // random models. Bounds: logits argmax agreement, RNG-free generate (mask temperature 0, argmax
 // from the first step) agreeing with fp32 on >= 95% of generated tokens, codec decode SI-SDR of
 // bf16 against fp32 >= 30 dB. Every number is printed (meson test -v precision).
-#include "checkpoint.h"
-#include "codec.h"
-#include "precision.h"
-#include "sampler.h"
-#include "transformer.h"
+#include "vamp/checkpoint.h"
+#include "vamp/codec.h"
+#include "vamp/errors.h"
+#include "vamp/precision.h"
+#include "vamp/sampler.h"
+#include "vamp/transformer.h"
 #include "testutil.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -71,15 +72,30 @@ START_TEST(test_parse_and_resolve) {
   ck_assert(vamp::parse_precision("int8") == Precision::INT8);
   ck_assert(vamp::parse_precision("auto") == Precision::Auto);
   ck_assert(vamp::parse_precision("") == Precision::Auto);
-  for (Precision p : {Precision::Auto, Precision::FP32, Precision::BF16, Precision::INT8})
+  ck_assert(vamp::parse_precision("half") == Precision::FP16);
+  for (Precision p : {Precision::Auto, Precision::FP32, Precision::BF16, Precision::FP16, Precision::INT8})
     ck_assert(vamp::parse_precision(vamp::precision_name(p)) == p);
   bool threw = false;
   try {
-    vamp::parse_precision("fp16");
+    vamp::parse_precision("fp8");
   } catch (const std::invalid_argument& e) {
-    threw = std::string(e.what()).find("fp32, bf16, int8") != std::string::npos;
+    threw = std::string(e.what()).find("fp32, bf16, fp16, int8") != std::string::npos;
   }
   ck_assert(threw);
+  // One plan per device: CPU weights converted, CUDA autocast; what a device cannot run throws.
+  ck_assert(vamp::plan_precision(Precision::INT8, false, false).weights == Precision::INT8);
+  ck_assert(vamp::plan_precision(Precision::BF16, true, false).weights == Precision::FP32);
+  ck_assert(vamp::plan_precision(Precision::Auto, true, false).autocast == Precision::BF16);
+  ck_assert(vamp::plan_precision(Precision::FP16, true, true).weights == Precision::BF16);
+  for (auto [p, cuda] : {std::pair{Precision::FP16, false}, std::pair{Precision::INT8, true}}) {
+    threw = false;
+    try {
+      vamp::plan_precision(p, cuda, false);
+    } catch (const vamp::SettingsError&) {
+      threw = true;
+    }
+    ck_assert_msg(threw, "%s on %s", vamp::precision_name(p), cuda ? "cuda" : "cpu");
+  }
   std::printf("support: %s\n", vamp::precision_support().summary.c_str());
   // fp32 is never changed; the codec never runs int8; auto resolves to a concrete mode.
   ck_assert(vamp::resolve_precision(Precision::FP32, false) == Precision::FP32);

@@ -1,9 +1,9 @@
 // Sampler parity with the original VampNet: generate (golden_sampling_a), its helpers
 // (golden_units) and the app's coarse + c2f flow (golden_interface_a), all at batch 1, token-exact;
 // plus the batching rule: a batch of rows equals each row run alone.
-#include "checkpoint.h"
-#include "sampler.h"
-#include "transformer.h"
+#include "vamp/checkpoint.h"
+#include "vamp/sampler.h"
+#include "vamp/transformer.h"
 #include "testutil.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -236,7 +236,6 @@ void run_interface(const std::string& name, const vamp::VampParams& p, uint64_t 
 START_TEST(test_interface_app_default_b1) {
   vamp::VampParams p;
   p.coarse = params(4);
-  p.coarse.typical_filtering = true;
   p.coarse_window = 345;
   p.c2f_window = 207;
   run_interface("app_default_b1", p, 1234);

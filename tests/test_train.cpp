@@ -1,17 +1,17 @@
 // Training: the differentiable codec and transformer compute what the inference engine computes
 // from the saved file; a few steps lower the loss; runs resume where they stopped; the saved
 // files load as released-layout checkpoints.
-#include "checkpoint.h"
-#include "codec.h"
+#include "vamp/checkpoint.h"
+#include "vamp/codec.h"
 #include "train/codec_net.h"
 #include "train/dataset.h"
 #include "train/evaluate.h"
 #include "train/optim.h"
 #include "train/train.h"
 #include "train/transformer_net.h"
-#include "transformer.h"
+#include "vamp/transformer.h"
 #include "testutil.h"
-#include "wav.h"
+#include "vamp/wav.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>

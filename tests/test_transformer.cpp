@@ -1,6 +1,6 @@
 // Transformer parity with the original VampNet (golden_transformer_a): every intermediate, per model.
-#include "checkpoint.h"
-#include "transformer.h"
+#include "vamp/checkpoint.h"
+#include "vamp/transformer.h"
 #include "testutil.h"
 
 #include <ATen/Parallel.h>

@@ -1,7 +1,7 @@
 // Shared pieces of vamp-cli: argument parsing and the command table.
 #pragma once
 
-#include "precision.h"
+#include "vamp/precision.h"
 
 #include <ATen/ATen.h>
 

@@ -1,5 +1,5 @@
 // Argument parsing shared by vamp-cli and vamp-train.
-#include "tools/cli.h"
+#include "cli.h"
 
 #include <iostream>
 

@@ -1,9 +1,9 @@
 // vamp-cli encode / decode / make-codec: the LAC codec on files.
-#include "checkpoint.h"
-#include "codec.h"
-#include "npy.h"
-#include "tools/cli.h"
-#include "wav.h"
+#include "vamp/checkpoint.h"
+#include "vamp/codec.h"
+#include "vamp/npy.h"
+#include "cli.h"
+#include "vamp/wav.h"
 
 #include <iostream>
 

@@ -1,9 +1,9 @@
 // vamp-cli mask: build a mask for codes the way the reference app does (mask.h build_mask).
-#include "beat.h"
-#include "mask.h"
-#include "npy.h"
-#include "tools/cli.h"
-#include "wav.h"
+#include "vamp/beat.h"
+#include "vamp/mask.h"
+#include "vamp/npy.h"
+#include "cli.h"
+#include "vamp/wav.h"
 
 #include <iostream>
 

@@ -1,12 +1,13 @@
 // vamp-cli logits / generate / vamp / make-transformer: the transformer and the sampler.
-#include "checkpoint.h"
-#include "codec.h"
-#include "loudness.h"
-#include "npy.h"
-#include "sampler.h"
-#include "tools/cli.h"
-#include "transformer.h"
-#include "wav.h"
+#include "vamp/checkpoint.h"
+#include "vamp/codec.h"
+#include "vamp/loudness.h"
+#include "vamp/mask.h"
+#include "vamp/npy.h"
+#include "vamp/sampler.h"
+#include "cli.h"
+#include "vamp/transformer.h"
+#include "vamp/wav.h"
 
 #include <chrono>
 #include <cstdio>
@@ -49,7 +50,7 @@ bool is_wav(const std::string& path) {
   return path.size() >= 4 && path.compare(path.size() - 4, 4, ".wav") == 0;
 }
 
-// Audio in as the reference app prepares it (vampnet-reference.md 3.8 / codec spec 4.4): mono,
+// Audio in as the reference app prepares it (the original interface.py, Interface._preprocess): mono,
 // -24 LUFS, peak <= 1, right zero-pad to whole frames; then encoded. No resampling here.
 at::Tensor encode_wav(const Codec& codec, const std::string& path) {
   Audio audio = load_wav(path);
@@ -141,8 +142,8 @@ int vamp_cmd(const Args& a) {
   auto codec = Codec::load(a.str("codec"), at::kCPU, precision);
   report_precision("codec", codec->precision(), codec->precision_note());
   const auto& cfg = codec->config();
-  p.coarse_window = a.integer("coarse-window-frames", seconds_to_frames(10.0, cfg.sample_rate, cfg.hop_length));
-  p.c2f_window = a.integer("c2f-window-frames", seconds_to_frames(3.0, cfg.sample_rate, cfg.hop_length));
+  p.coarse_window = a.integer("coarse-window-frames", mask::seconds_to_frames(10.0, int(cfg.sample_rate), int(cfg.hop_length)));
+  p.c2f_window = a.integer("c2f-window-frames", mask::seconds_to_frames(3.0, int(cfg.sample_rate), int(cfg.hop_length)));
   if (p.feedback_steps < 1 || p.time_stretch < 1 || p.coarse_window < 1 || p.c2f_window < 1)
     throw Usage("--feedback-steps, --time-stretch and the window sizes must be >= 1");
   auto coarse = Transformer::load(a.str("coarse"), codebooks(*codec), at::kCPU, precision);

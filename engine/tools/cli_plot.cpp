@@ -1,6 +1,6 @@
 // vamp-cli plot: a token grid (codebooks x time, colour by token id) with its mask, as a PNG.
-#include "npy.h"
-#include "tools/cli.h"
+#include "vamp/npy.h"
+#include "cli.h"
 
 #ifdef VAMP_HAVE_PNG
 #include <png.h>

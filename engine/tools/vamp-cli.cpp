@@ -1,8 +1,8 @@
 // vamp-cli: the engine on the command line. The interface of each command is fixed (tests and
 // pipelines rely on it). Exit codes: 0 success, 1 error (bad file, bad checkpoint), 2 usage.
-#include "checkpoint.h"
-#include "cpu_budget.h"
-#include "tools/cli.h"
+#include "vamp/checkpoint.h"
+#include "vamp/cpu_budget.h"
+#include "cli.h"
 
 #include <ATen/Parallel.h>
 

@@ -1,11 +1,11 @@
 // vamp-train: trains the codec, coarse and c2f models of a VampNet set on a folder of WAV files
 // and measures them on held-out audio. Models are written in the released checkpoint layout.
 // Runs resume from <out>.state; the loss log is <out>.log.csv. Exit codes as vamp-cli.
-#include "tools/cli.h"
+#include "cli.h"
 #include "train/evaluate.h"
 #include "train/heldout_measures.h"
 #include "train/opus_yardstick.h"
-#include "vamp.h"
+#include "vamp/vamp.h"
 #include "train/train.h"
 
 #include <ATen/Context.h>

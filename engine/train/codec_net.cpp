@@ -1,7 +1,7 @@
 // codec_net: differentiable LAC, the mel loss and SI-SDR.
 #include "codec_net.h"
 
-#include "snake.h"
+#include "vamp/snake.h"
 
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>

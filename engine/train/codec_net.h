@@ -1,12 +1,12 @@
 // codec_net: the LAC codec as a differentiable function of its checkpoint tensors, for training.
 //
-// Same layers, paddings and op order as engine/codec.cpp, but weight norm is applied on every call
+// Same layers, paddings and op order as engine/src/codec.cpp, but weight norm is applied on every call
 // (so gradients reach weight_g and weight_v) and the quantizer is the training-time RVQ of
 // lac/nn/quantize.py: straight-through codes, commitment and codebook losses, quantizer dropout.
 // Whatever this computes with dropout off is what Codec computes from the saved file.
 #pragma once
 
-#include "codec.h"
+#include "vamp/codec.h"
 #include "optim.h"
 
 #include <ATen/ATen.h>

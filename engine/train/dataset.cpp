@@ -1,7 +1,7 @@
 // dataset: WAV folders in memory, random crops and token windows.
 #include "dataset.h"
 
-#include "wav.h"
+#include "vamp/wav.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 

@@ -22,7 +22,7 @@
 // HiFi-GAN judge the batch again after the update).
 #pragma once
 
-#include "checkpoint.h"
+#include "vamp/checkpoint.h"
 #include "optim.h"
 
 #include <ATen/ATen.h>

@@ -2,8 +2,8 @@
 #include "evaluate.h"
 
 #include "codec_net.h"
-#include "mask.h"
-#include "sampler.h"
+#include "vamp/mask.h"
+#include "vamp/sampler.h"
 
 #include <ATen/core/grad_mode.h>
 

@@ -3,9 +3,9 @@
 // unigram baseline, and whether a periodic-prompt variation keeps the input's harmony (chroma).
 #pragma once
 
-#include "codec.h"
+#include "vamp/codec.h"
 #include "dataset.h"
-#include "transformer.h"
+#include "vamp/transformer.h"
 
 #include <ATen/ATen.h>
 

@@ -3,7 +3,7 @@
 
 #include "dataset.h"
 #include "opus_yardstick.h"
-#include "wav.h"
+#include "vamp/wav.h"
 
 #include <ATen/core/grad_mode.h>
 

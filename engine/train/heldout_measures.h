@@ -6,7 +6,7 @@
 #pragma once
 
 #include "audio_measures.h"
-#include "vamp.h"
+#include "vamp/vamp.h"
 
 #include <ATen/ATen.h>
 

@@ -3,7 +3,7 @@
 // the progress line, and resumable training state.
 #pragma once
 
-#include "checkpoint.h"
+#include "vamp/checkpoint.h"
 
 #include <ATen/ATen.h>
 

@@ -3,8 +3,8 @@
 // Transformer::load like the released weights.
 #pragma once
 
-#include "codec.h"
-#include "transformer.h"
+#include "vamp/codec.h"
+#include "vamp/transformer.h"
 
 #include <ATen/ATen.h>
 

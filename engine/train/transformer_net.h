@@ -1,12 +1,12 @@
 // transformer_net: the VampNet transformer as a differentiable function of its checkpoint tensors,
 // and the masked-token objective it is trained with (vampnet/scripts/exp/train.py).
 //
-// Same graph as engine/transformer.cpp in fp32 (LoRA-free layout, weight-normed classifier applied
+// Same graph as engine/src/transformer.cpp in fp32 (LoRA-free layout, weight-normed classifier applied
 // on every call), plus dropout on the attention weights and the residual branches while training.
 #pragma once
 
 #include "optim.h"
-#include "transformer.h"
+#include "vamp/transformer.h"
 
 #include <ATen/ATen.h>
 

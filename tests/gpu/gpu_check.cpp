@@ -8,12 +8,12 @@
 //      <= 1e-4 in fp32 (FAIL); with cuDNN's default TF32 convolutions reported; encode's codes reported
 // Exit status 1 when a FAIL line was printed. Usage: gpu_check [cuda device, default "cuda"] [codec]
 // ("codec": check 5 alone, which needs only codec_a.pth and golden_codec_a.pt).
-#include "checkpoint.h"
-#include "codec.h"
-#include "sampler.h"
+#include "vamp/checkpoint.h"
+#include "vamp/codec.h"
+#include "vamp/sampler.h"
 #include "scheduler.h"
-#include "transformer.h"
-#include "vamp.h"
+#include "vamp/transformer.h"
+#include "vamp/vamp.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/autocast_mode.h>
@@ -84,7 +84,6 @@ void check_transformers(const std::string& device) {
     const auto g = vamp::load_tensor_dict(data("golden_interface_a.pt"));
     vamp::VampParams p;
     p.coarse.steps = 4;
-    p.coarse.typical_filtering = true;
     p.coarse_window = 345;
     p.c2f_window = 207;
     at::Tensor coarse_out;
