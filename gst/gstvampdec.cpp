@@ -338,10 +338,7 @@ gst_vamp_dec_handle_frame (GstAudioDecoder * dec, GstBuffer * buffer)
     }
 
     /* Tokens are the first 2*T*K bytes, whatever memories hold them (docs/caps.md). */
-    priv->scratch.resize (n_frames * tokens->codebooks);
-    gst_buffer_extract (buffer, 0, priv->scratch.data (), priv->scratch.size () * 2);
-    for (auto & t : priv->scratch)
-      t = GUINT16_FROM_LE (t);
+    vamp_tokens_buffer_read (buffer, tokens, n_frames, priv->scratch);
     priv->stream->push (priv->scratch.data (), n_frames);
     return gst_vamp_dec_push (self, priv->stream->pull (priv->audio));
   } catch (const std::exception & e) {

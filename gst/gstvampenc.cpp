@@ -294,12 +294,7 @@ gst_vamp_enc_push_frames (GstVampEnc * self, guint64 samples)
     return GST_FLOW_OK;
   const guint64 n_frames = n_tokens / priv->stream->codebooks ();
 
-  GstBuffer *out = gst_buffer_new_allocate (NULL, n_tokens * 2, NULL);
-  GstMapInfo map;
-  gst_buffer_map (out, &map, GST_MAP_WRITE);
-  for (gsize i = 0; i < n_tokens; ++i)
-    GST_WRITE_UINT16_LE (map.data + 2 * i, priv->frames[i]);
-  gst_buffer_unmap (out, &map);
+  GstBuffer *out = vamp_tokens_buffer_new (priv->frames);
   priv->frames.clear ();
 
   GST_LOG_OBJECT (self, "%" G_GUINT64_FORMAT " frames for %" G_GUINT64_FORMAT " samples",

@@ -84,3 +84,30 @@ vamp_tokens_check_codec (GstElement * element, const VampTokensInfo * info,
   }
   return TRUE;
 }
+
+GstBuffer *
+vamp_tokens_buffer_new (const std::vector<uint16_t> & tokens)
+{
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, tokens.size () * 2, NULL);
+  GstMapInfo map;
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  for (gsize i = 0; i < tokens.size (); ++i)
+    GST_WRITE_UINT16_LE (map.data + 2 * i, tokens[i]);
+  gst_buffer_unmap (buf, &map);
+  return buf;
+}
+
+void
+vamp_tokens_buffer_read (GstBuffer * buffer, const VampTokensInfo * info, gsize n_frames,
+    std::vector<uint16_t> & tokens, std::vector<uint8_t> * mask)
+{
+  const gsize n = n_frames * info->codebooks;
+  tokens.resize (n);
+  gst_buffer_extract (buffer, 0, tokens.data (), n * 2);
+  for (auto & t : tokens)
+    t = GUINT16_FROM_LE (t);
+  if (mask && info->has_mask) {
+    mask->resize (n);
+    gst_buffer_extract (buffer, n * 2, mask->data (), n);
+  }
+}

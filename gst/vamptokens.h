@@ -35,6 +35,15 @@ G_END_DECLS
 
 #include "vamp/vamp.h"
 
+#include <vector>
+
+/* A buffer of the frames in `tokens` ([T][K], host order), written little-endian (U16LE). */
+GstBuffer *vamp_tokens_buffer_new (const std::vector<uint16_t> & tokens);
+/* The first n_frames * codebooks tokens of `buffer` (whatever memories hold them) into `tokens`
+ * in host order, and, when `mask` is given and the stream has a mask plane, its bytes. */
+void vamp_tokens_buffer_read (GstBuffer * buffer, const VampTokensInfo * info, gsize n_frames,
+    std::vector<uint16_t> & tokens, std::vector<uint8_t> * mask = nullptr);
+
 /* Whether a token stream of `info` fits `codec` (loaded from `codec_path`): the same codec-id when
  * the stream names one, the same rate, hop and codebook size, and no more codebooks than the
  * codec has. Otherwise posts a GST_ELEMENT_ERROR (CORE, NEGOTIATION) on `element` saying which
