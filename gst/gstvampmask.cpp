@@ -82,9 +82,11 @@
 #endif
 
 #include "gstvampmask.h"
+#include "gstvampmaskprivate.h"
 
 #include "gstvampelements.h"
 #include "vamp/vamp.h"
+#include "vampsettings.h"
 #include "vamptokens.h"
 
 #include <cmath>
@@ -95,7 +97,7 @@
 #include <string>
 #include <vector>
 
-GST_DEBUG_CATEGORY_STATIC (gst_vamp_mask_debug);
+GST_DEBUG_CATEGORY (gst_vamp_mask_debug);
 #define GST_CAT_DEFAULT gst_vamp_mask_debug
 
 #define DEFAULT_PRESET GST_VAMP_MASK_PRESET_CUSTOM
@@ -122,39 +124,6 @@ enum
   PROP_BEATS_AUDIO,
 };
 
-struct GstVampMaskPrivate
-{
-  std::mutex lock;
-  std::condition_variable cond;
-  std::unique_ptr<vamp::StreamMasker> masker;
-  VampTokensInfo in_info = { };
-  bool configured = false;
-  guint64 next_offset = 0;         /* running frame count for buffers without OFFSET */
-  bool duration_queried = false;
-  GstClockTime duration = GST_CLOCK_TIME_NONE;
-  bool warned_no_beats = false, warned_no_end = false;
-  /* beats from beats-file / beats-audio, read at start */
-  std::vector<double> file_beats, file_downbeats, file_onsets;
-  bool have_file = false;
-  /* the audio pad */
-  GstPad *audio_pad = nullptr;
-  gint audio_rate = 0;
-  std::vector<float> pending_audio;  /* audio that came before the token caps */
-  bool audio_eos = false, audio_flushing = false, flushing = false;
-};
-
-struct _GstVampMask
-{
-  GstBaseTransform parent;
-
-  /* properties, under the object lock */
-  GstVampMaskPreset preset;
-  vamp::MaskSettings settings;   /* prefix/suffix/beat width from the ns fields below */
-  guint64 prefix, suffix, beat_mask_width;
-  gchar *beats_file, *beats_audio;
-
-  GstVampMaskPrivate *priv;
-};
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (VAMP_TOKENS_CAPS ("{ none, plane }")));
@@ -165,50 +134,6 @@ static GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE ("audio",
     GST_STATIC_CAPS ("audio/x-raw, format = (string) F32LE, layout = (string) interleaved, "
         "rate = (int) [ 1, MAX ], channels = (int) 1"));
 
-GType
-gst_vamp_mask_preset_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_VAMP_MASK_PRESET_CUSTOM, "The individual properties", "custom"},
-    {GST_VAMP_MASK_PRESET_UNCONDITIONAL, "Unconditional", "unconditional"},
-    {GST_VAMP_MASK_PRESET_SLIGHT, "Slight periodic variation", "slight-periodic"},
-    {GST_VAMP_MASK_PRESET_MODERATE, "Moderate periodic variation", "moderate-periodic"},
-    {GST_VAMP_MASK_PRESET_STRONG, "Strong periodic variation", "strong-periodic"},
-    {GST_VAMP_MASK_PRESET_VERY_STRONG, "Very strong periodic variation", "very-strong-periodic"},
-    {GST_VAMP_MASK_PRESET_BEAT_DRIVEN, "Beat-driven variation", "beat-driven"},
-    {GST_VAMP_MASK_PRESET_BEAT_DRIVEN_DOWNBEATS, "Beat-driven variation (downbeats only)",
-        "beat-driven-downbeats"},
-    {GST_VAMP_MASK_PRESET_BEAT_DRIVEN_DOWNBEATS_STRONG,
-        "Beat-driven variation (downbeats only, strong)", "beat-driven-downbeats-strong"},
-    {GST_VAMP_MASK_PRESET_COMPRESSION, "Compression: keep codebook 0, generate the rest",
-        "compression"},
-    {0, NULL, NULL},
-  };
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstVampMaskPreset", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
-}
-
-/* The engine's name of each preset (vamp::mask_preset). */
-static const char *
-preset_engine_name (GstVampMaskPreset p)
-{
-  switch (p) {
-    case GST_VAMP_MASK_PRESET_UNCONDITIONAL: return "unconditional";
-    case GST_VAMP_MASK_PRESET_SLIGHT: return "slight";
-    case GST_VAMP_MASK_PRESET_MODERATE: return "moderate";
-    case GST_VAMP_MASK_PRESET_STRONG: return "strong";
-    case GST_VAMP_MASK_PRESET_VERY_STRONG: return "very-strong";
-    case GST_VAMP_MASK_PRESET_BEAT_DRIVEN: return "beat-driven";
-    case GST_VAMP_MASK_PRESET_BEAT_DRIVEN_DOWNBEATS: return "beat-driven-downbeats";
-    case GST_VAMP_MASK_PRESET_BEAT_DRIVEN_DOWNBEATS_STRONG: return "beat-driven-downbeats-strong";
-    case GST_VAMP_MASK_PRESET_COMPRESSION: return "compression";
-    default: return NULL;
-  }
-}
 
 #define gst_vamp_mask_parent_class parent_class
 G_DEFINE_TYPE (GstVampMask, gst_vamp_mask, GST_TYPE_BASE_TRANSFORM);
@@ -222,9 +147,6 @@ static void gst_vamp_mask_get_property (GObject * object, guint prop_id, GValue 
 static void gst_vamp_mask_finalize (GObject * object);
 static GstStateChangeReturn gst_vamp_mask_change_state (GstElement * element,
     GstStateChange transition);
-static GstPad *gst_vamp_mask_request_new_pad (GstElement * element, GstPadTemplate * templ,
-    const gchar * name, const GstCaps * caps);
-static void gst_vamp_mask_release_pad (GstElement * element, GstPad * pad);
 static gboolean gst_vamp_mask_start (GstBaseTransform * trans);
 static gboolean gst_vamp_mask_stop (GstBaseTransform * trans);
 static GstCaps *gst_vamp_mask_transform_caps (GstBaseTransform * trans, GstPadDirection direction,
@@ -236,8 +158,6 @@ static GstFlowReturn gst_vamp_mask_prepare_output_buffer (GstBaseTransform * tra
     GstBuffer * inbuf, GstBuffer ** outbuf);
 static GstFlowReturn gst_vamp_mask_transform (GstBaseTransform * trans, GstBuffer * inbuf,
     GstBuffer * outbuf);
-static GstFlowReturn gst_vamp_mask_audio_chain (GstPad * pad, GstObject * parent, GstBuffer * buf);
-static gboolean gst_vamp_mask_audio_event (GstPad * pad, GstObject * parent, GstEvent * event);
 
 #define CONTROLLABLE (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | \
     GST_PARAM_MUTABLE_PLAYING | GST_PARAM_CONTROLLABLE)
@@ -365,10 +285,12 @@ gst_vamp_mask_finalize (GObject * object)
 static void
 gst_vamp_mask_apply_preset (GstVampMask * self, GstVampMaskPreset preset)
 {
-  const char *name = preset_engine_name (preset);
-  if (!name)
+  if (preset == GST_VAMP_MASK_PRESET_CUSTOM)
     return;
-  vamp::MaskSettings p = vamp::mask_preset (name);
+  /* The engine owns the presets, under the enum's nicks. */
+  GEnumClass *presets = (GEnumClass *) g_type_class_ref (GST_TYPE_VAMP_MASK_PRESET);
+  vamp::MaskSettings p = vamp::mask_preset (g_enum_get_value (presets, preset)->value_nick);
+  g_type_class_unref (presets);
   p.seed = self->settings.seed;
   self->settings = p;
   self->prefix = (guint64) (p.prefix_s * GST_SECOND);
@@ -376,77 +298,52 @@ gst_vamp_mask_apply_preset (GstVampMask * self, GstVampMaskPreset preset)
   self->beat_mask_width = (guint64) (p.beat_mask_width_s * GST_SECOND + 0.5);
 }
 
+/* The mask properties kept in plain fields; setting one by hand leaves the preset (custom). */
+static const VampFieldProperty mask_fields[] = {
+  VAMP_FIELD (PROP_PERIODIC_PROMPT, GstVampMask, settings.periodic_prompt),
+  VAMP_FIELD (PROP_PERIODIC_WIDTH, GstVampMask, settings.periodic_width),
+  VAMP_FIELD (PROP_RANDOM_ROLL, GstVampMask, settings.random_roll),
+  VAMP_FIELD (PROP_RAND_MASK_INTENSITY, GstVampMask, settings.rand_mask_intensity),
+  VAMP_FIELD (PROP_PREFIX, GstVampMask, prefix),
+  VAMP_FIELD (PROP_SUFFIX, GstVampMask, suffix),
+  VAMP_FIELD (PROP_ONSET_MASK_WIDTH, GstVampMask, settings.onset_mask_width),
+  VAMP_FIELD (PROP_BEAT_MASK_WIDTH, GstVampMask, beat_mask_width),
+  VAMP_FIELD (PROP_DOWNBEATS_ONLY, GstVampMask, settings.downbeats_only),
+  VAMP_FIELD (PROP_DROPOUT, GstVampMask, settings.dropout),
+  VAMP_FIELD (PROP_N_CONDITIONING_CODEBOOKS, GstVampMask, settings.n_conditioning_codebooks),
+  VAMP_FIELD (PROP_UPPER_CODEBOOK_MASK, GstVampMask, settings.upper_codebook_mask),
+};
+/* ... and those that do not change the mask's shape. */
+static const VampFieldProperty other_fields[] = {
+  VAMP_FIELD (PROP_SEED, GstVampMask, settings.seed),
+};
+
+static gchar **
+file_field (GstVampMask * self, guint prop_id)
+{
+  return prop_id == PROP_BEATS_FILE ? &self->beats_file
+      : prop_id == PROP_BEATS_AUDIO ? &self->beats_audio : nullptr;
+}
+
 static void
 gst_vamp_mask_set_property (GObject * object, guint prop_id, const GValue * value,
     GParamSpec * pspec)
 {
   GstVampMask *self = GST_VAMP_MASK (object);
-  vamp::MaskSettings & s = self->settings;
-  gboolean custom = TRUE;   /* a mask property set by hand leaves the preset */
   GST_OBJECT_LOCK (self);
-  switch (prop_id) {
-    case PROP_PRESET:
-      self->preset = (GstVampMaskPreset) g_value_get_enum (value);
-      gst_vamp_mask_apply_preset (self, self->preset);
-      custom = FALSE;
-      break;
-    case PROP_PERIODIC_PROMPT:
-      s.periodic_prompt = g_value_get_int (value);
-      break;
-    case PROP_PERIODIC_WIDTH:
-      s.periodic_width = g_value_get_int (value);
-      break;
-    case PROP_RANDOM_ROLL:
-      s.random_roll = g_value_get_boolean (value);
-      break;
-    case PROP_RAND_MASK_INTENSITY:
-      s.rand_mask_intensity = g_value_get_double (value);
-      break;
-    case PROP_PREFIX:
-      self->prefix = g_value_get_uint64 (value);
-      break;
-    case PROP_SUFFIX:
-      self->suffix = g_value_get_uint64 (value);
-      break;
-    case PROP_ONSET_MASK_WIDTH:
-      s.onset_mask_width = g_value_get_int (value);
-      break;
-    case PROP_BEAT_MASK_WIDTH:
-      self->beat_mask_width = g_value_get_uint64 (value);
-      break;
-    case PROP_DOWNBEATS_ONLY:
-      s.downbeats_only = g_value_get_boolean (value);
-      break;
-    case PROP_DROPOUT:
-      s.dropout = g_value_get_double (value);
-      break;
-    case PROP_N_CONDITIONING_CODEBOOKS:
-      s.n_conditioning_codebooks = g_value_get_int (value);
-      break;
-    case PROP_UPPER_CODEBOOK_MASK:
-      s.upper_codebook_mask = g_value_get_int (value);
-      break;
-    case PROP_SEED:
-      s.seed = g_value_get_uint64 (value);
-      custom = FALSE;
-      break;
-    case PROP_BEATS_FILE:
-      g_free (self->beats_file);
-      self->beats_file = g_value_dup_string (value);
-      custom = FALSE;
-      break;
-    case PROP_BEATS_AUDIO:
-      g_free (self->beats_audio);
-      self->beats_audio = g_value_dup_string (value);
-      custom = FALSE;
-      break;
-    default:
-      custom = FALSE;
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-  if (custom)
+  if (prop_id == PROP_PRESET) {
+    self->preset = (GstVampMaskPreset) g_value_get_enum (value);
+    gst_vamp_mask_apply_preset (self, self->preset);
+  } else if (vamp_field_property_set (self, mask_fields, G_N_ELEMENTS (mask_fields), prop_id,
+          value)) {
     self->preset = GST_VAMP_MASK_PRESET_CUSTOM;
+  } else if (gchar ** path = file_field (self, prop_id)) {
+    g_free (*path);
+    *path = g_value_dup_string (value);
+  } else if (!vamp_field_property_set (self, other_fields, G_N_ELEMENTS (other_fields), prop_id,
+          value)) {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -454,61 +351,15 @@ static void
 gst_vamp_mask_get_property (GObject * object, guint prop_id, GValue * value, GParamSpec * pspec)
 {
   GstVampMask *self = GST_VAMP_MASK (object);
-  const vamp::MaskSettings & s = self->settings;
   GST_OBJECT_LOCK (self);
-  switch (prop_id) {
-    case PROP_PRESET:
-      g_value_set_enum (value, self->preset);
-      break;
-    case PROP_PERIODIC_PROMPT:
-      g_value_set_int (value, (gint) s.periodic_prompt);
-      break;
-    case PROP_PERIODIC_WIDTH:
-      g_value_set_int (value, (gint) s.periodic_width);
-      break;
-    case PROP_RANDOM_ROLL:
-      g_value_set_boolean (value, s.random_roll);
-      break;
-    case PROP_RAND_MASK_INTENSITY:
-      g_value_set_double (value, s.rand_mask_intensity);
-      break;
-    case PROP_PREFIX:
-      g_value_set_uint64 (value, self->prefix);
-      break;
-    case PROP_SUFFIX:
-      g_value_set_uint64 (value, self->suffix);
-      break;
-    case PROP_ONSET_MASK_WIDTH:
-      g_value_set_int (value, (gint) s.onset_mask_width);
-      break;
-    case PROP_BEAT_MASK_WIDTH:
-      g_value_set_uint64 (value, self->beat_mask_width);
-      break;
-    case PROP_DOWNBEATS_ONLY:
-      g_value_set_boolean (value, s.downbeats_only);
-      break;
-    case PROP_DROPOUT:
-      g_value_set_double (value, s.dropout);
-      break;
-    case PROP_N_CONDITIONING_CODEBOOKS:
-      g_value_set_int (value, (gint) s.n_conditioning_codebooks);
-      break;
-    case PROP_UPPER_CODEBOOK_MASK:
-      g_value_set_int (value, (gint) s.upper_codebook_mask);
-      break;
-    case PROP_SEED:
-      g_value_set_uint64 (value, s.seed);
-      break;
-    case PROP_BEATS_FILE:
-      g_value_set_string (value, self->beats_file);
-      break;
-    case PROP_BEATS_AUDIO:
-      g_value_set_string (value, self->beats_audio);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
+  if (prop_id == PROP_PRESET)
+    g_value_set_enum (value, self->preset);
+  else if (gchar ** path = file_field (self, prop_id))
+    g_value_set_string (value, *path);
+  else if (!vamp_field_property_get (self, mask_fields, G_N_ELEMENTS (mask_fields), prop_id, value)
+      && !vamp_field_property_get (self, other_fields, G_N_ELEMENTS (other_fields), prop_id,
+          value))
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -543,30 +394,8 @@ gst_vamp_mask_start (GstBaseTransform * trans)
   GST_OBJECT_UNLOCK (self);
 
   std::lock_guard < std::mutex > guard (priv->lock);
-  priv->file_beats.clear ();
-  priv->file_downbeats.clear ();
-  priv->file_onsets.clear ();
-  priv->have_file = !beats_file.empty () || !beats_audio.empty ();
-  const std::string *current = &beats_file;
-  try {
-    if (!beats_file.empty ())
-      vamp::read_beats_file (beats_file, priv->file_beats, priv->file_downbeats);
-    current = &beats_audio;
-    if (!beats_audio.empty ()) {
-      std::vector<double> beats, downbeats;
-      vamp::analyse_beats (beats_audio, beats, downbeats, priv->file_onsets);
-      if (beats_file.empty ()) {  /* beats-file's beats win */
-        priv->file_beats = beats;
-        priv->file_downbeats = downbeats;
-      }
-      GST_INFO_OBJECT (self, "%s: %zu beats, %zu downbeats, %zu onsets", beats_audio.c_str (),
-          beats.size (), downbeats.size (), priv->file_onsets.size ());
-    }
-  } catch (const std::exception & e) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not read \"%s\".", current->c_str ()),
-        ("%s", e.what ()));
+  if (!gst_vamp_mask_read_beats (self, beats_file, beats_audio))
     return FALSE;
-  }
   priv->next_offset = 0;
   priv->configured = false;
   priv->warned_no_beats = priv->warned_no_end = false;
@@ -584,132 +413,6 @@ gst_vamp_mask_stop (GstBaseTransform * trans)
   self->priv->configured = false;
   self->priv->audio_eos = false;
   return TRUE;
-}
-
-static GstPad *
-gst_vamp_mask_request_new_pad (GstElement * element, GstPadTemplate * templ, const gchar * name,
-    const GstCaps * caps)
-{
-  GstVampMask *self = GST_VAMP_MASK (element);
-  GstVampMaskPrivate *priv = self->priv;
-  {
-    std::lock_guard < std::mutex > guard (priv->lock);
-    if (priv->audio_pad) {
-      GST_WARNING_OBJECT (self, "there is only one audio pad");
-      return NULL;
-    }
-  }
-  GstPad *pad = gst_pad_new_from_template (templ, "audio");
-  gst_pad_set_chain_function (pad, GST_DEBUG_FUNCPTR (gst_vamp_mask_audio_chain));
-  gst_pad_set_event_function (pad, GST_DEBUG_FUNCPTR (gst_vamp_mask_audio_event));
-  {
-    std::lock_guard < std::mutex > guard (priv->lock);
-    priv->audio_pad = pad;
-    priv->audio_eos = false;
-    priv->audio_flushing = false;
-  }
-  if (GST_STATE (element) > GST_STATE_READY)
-    gst_pad_set_active (pad, TRUE);
-  gst_element_add_pad (element, pad);
-  return pad;
-}
-
-static void
-gst_vamp_mask_release_pad (GstElement * element, GstPad * pad)
-{
-  GstVampMask *self = GST_VAMP_MASK (element);
-  {
-    std::lock_guard < std::mutex > guard (self->priv->lock);
-    if (self->priv->audio_pad != pad)
-      return;
-    self->priv->audio_pad = nullptr;
-    self->priv->cond.notify_all ();
-  }
-  gst_pad_set_active (pad, FALSE);
-  gst_element_remove_pad (element, pad);
-}
-
-static GstFlowReturn
-gst_vamp_mask_audio_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
-{
-  GstVampMask *self = GST_VAMP_MASK (parent);
-  GstVampMaskPrivate *priv = self->priv;
-  GstMapInfo map;
-  if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
-    gst_buffer_unref (buf);
-    return GST_FLOW_ERROR;
-  }
-  const float *samples = (const float *) map.data;
-  const size_t n = map.size / sizeof (float);
-  GstFlowReturn ret = GST_FLOW_OK;
-  {
-    std::lock_guard < std::mutex > guard (priv->lock);
-    if (priv->audio_flushing) {
-      ret = GST_FLOW_FLUSHING;
-    } else if (priv->masker) {
-      try {
-        priv->masker->push_audio (samples, n);
-      } catch (const std::exception & e) {
-        GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Beat tracking failed."), ("%s", e.what ()));
-        ret = GST_FLOW_ERROR;
-      }
-    } else {
-      priv->pending_audio.insert (priv->pending_audio.end (), samples, samples + n);
-    }
-    priv->cond.notify_all ();
-  }
-  gst_buffer_unmap (buf, &map);
-  gst_buffer_unref (buf);
-  return ret;
-}
-
-static gboolean
-gst_vamp_mask_audio_event (GstPad * pad, GstObject * parent, GstEvent * event)
-{
-  GstVampMask *self = GST_VAMP_MASK (parent);
-  GstVampMaskPrivate *priv = self->priv;
-  gboolean ret = TRUE;
-  switch (GST_EVENT_TYPE (event)) {
-    case GST_EVENT_CAPS:{
-      GstCaps *caps;
-      gst_event_parse_caps (event, &caps);
-      const GstStructure *s = gst_caps_get_structure (caps, 0);
-      std::lock_guard < std::mutex > guard (priv->lock);
-      ret = gst_structure_get_int (s, "rate", &priv->audio_rate);
-      if (ret && priv->configured && priv->audio_rate != priv->in_info.rate) {
-        GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("The audio is not at the codec rate."),
-            ("audio %d Hz, tokens %d Hz", priv->audio_rate, priv->in_info.rate));
-        ret = FALSE;
-      }
-      break;
-    }
-    case GST_EVENT_EOS:{
-      std::lock_guard < std::mutex > guard (priv->lock);
-      priv->audio_eos = true;
-      priv->cond.notify_all ();
-      break;
-    }
-    case GST_EVENT_FLUSH_START:{
-      std::lock_guard < std::mutex > guard (priv->lock);
-      priv->audio_flushing = true;
-      priv->cond.notify_all ();
-      break;
-    }
-    case GST_EVENT_FLUSH_STOP:{
-      std::lock_guard < std::mutex > guard (priv->lock);
-      priv->audio_flushing = false;
-      priv->audio_eos = false;
-      priv->pending_audio.clear ();
-      if (priv->masker)
-        priv->masker->reset_audio ();
-      break;
-    }
-    default:
-      break;
-  }
-  /* The audio only feeds the analysis: its events stop here. */
-  gst_event_unref (event);
-  return ret;
 }
 
 static GstCaps *

@@ -2,18 +2,20 @@
 #include "vampcontext.h"
 #include "vampsettings.h"
 
-#include <map>
+#include <set>
 #include <mutex>
 
 GST_DEBUG_CATEGORY_STATIC (vamp_context_debug);
 #define GST_CAT_DEFAULT vamp_context_debug
 
+/* Keeps the models opened through it loaded. Finding a model is the engine's registry's job
+ * (vamp::CodecModel::open, vamp::TransformerModel::open: one per file, device and precision,
+ * held weakly there), so there is one cache and one key. */
 struct GstVampModelSet
 {
   gint refcount = 1;
   std::mutex lock;
-  std::map < std::string, std::shared_ptr < vamp::CodecModel >> codecs;
-  std::map < std::string, std::shared_ptr < vamp::TransformerModel >> transformers;
+  std::set < std::shared_ptr < const void >>models;
 };
 
 static GstVampModelSet *
@@ -100,43 +102,30 @@ ensure_set (GstElement * element, const gchar * type)
   return set;
 }
 
-static std::string
-key_of (const std::string & path, const std::string & device, vamp::Precision precision,
-    bool codec)
+/* open(), kept loaded by the set; the set's reference is dropped whatever happens. */
+template < typename Open >
+static auto
+open_and_keep (GstVampModelSet * set, Open open)
 {
-  return path + "\n" + vamp::resolve_device (device) + "\n" +
-      vamp::precision_name (vamp::resolve_precision (precision, codec));
-}
-
-/* The model under key in one of the set's maps, opened on first use; the set's reference is
- * dropped whatever happens. */
-template < typename Model, typename Open >
-static std::shared_ptr < Model >
-lookup_or_open (GstVampModelSet * set,
-    std::map < std::string, std::shared_ptr < Model > >GstVampModelSet::*models,
-    const std::string & key, Open open)
-{
-  std::shared_ptr < Model > m;
   try {
-    std::lock_guard < std::mutex > guard (set->lock);
-    auto & slot = (set->*models)[key];
-    if (!slot)
-      slot = open ();
-    m = slot;
+    auto m = open ();
+    {
+      std::lock_guard < std::mutex > guard (set->lock);
+      set->models.insert (m);
+    }
+    model_set_unref (set);
+    return m;
   } catch (...) {
     model_set_unref (set);
     throw;
   }
-  model_set_unref (set);
-  return m;
 }
 
 std::shared_ptr < vamp::CodecModel >
 vamp_context_codec (GstElement * element, const std::string & path, const std::string & device,
     vamp::Precision precision)
 {
-  return lookup_or_open (ensure_set (element, VAMP_CONTEXT_CODEC), &GstVampModelSet::codecs,
-      key_of (path, device, precision, true), [&] {
+  return open_and_keep (ensure_set (element, VAMP_CONTEXT_CODEC), [&] {
         return vamp::CodecModel::open (path, device, precision);
       });
 }
@@ -146,9 +135,7 @@ vamp_context_transformer (GstElement * element, const std::string & path,
     const std::shared_ptr < vamp::CodecModel > &codec, const std::string & device,
     vamp::Precision precision)
 {
-  return lookup_or_open (ensure_set (element, VAMP_CONTEXT_TRANSFORMER),
-      &GstVampModelSet::transformers,
-      key_of (path, device, precision, false) + "\n" + codec->path (), [&] {
+  return open_and_keep (ensure_set (element, VAMP_CONTEXT_TRANSFORMER), [&] {
         return vamp::TransformerModel::open (path, codec, device, precision);
       });
 }

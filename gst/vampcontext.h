@@ -1,13 +1,13 @@
 /* Shared models through GstContext: "vamp.codec" and "vamp.transformer".
  *
  * Each context holds a model set (GstVampModelSet, a refcounted boxed type in the structure field
- * "models"): loaded model handles keyed by (file, device). An element that needs a model looks
+ * "models"): the models opened through it, kept loaded. An element that needs a model looks
  * for the context the usual way (its own, set by the bin or the application; a CONTEXT query
  * on its pads; a NEED_CONTEXT message), and when there is none creates one and posts it with
- * HAVE_CONTEXT, so the bin hands it to the other vamp elements of the pipeline. A model not yet
- * in the set comes from the process-wide registry (vamp::CodecModel::open and
- * vamp::TransformerModel::open), so a model is loaded once per process either way; the context
- * keeps it loaded while the pipeline holds the context (across READY<->PAUSED cycles).
+ * HAVE_CONTEXT, so the bin hands it to the other vamp elements of the pipeline. Models are found
+ * by the process-wide registry (vamp::CodecModel::open and vamp::TransformerModel::open, the one
+ * cache), so a model is loaded once per process; the context keeps it loaded while the pipeline
+ * holds the context (across READY<->PAUSED cycles).
  * Applications may create their own sets and set them on a pipeline to share models across
  * pipelines explicitly. */
 #pragma once
@@ -25,7 +25,6 @@
 GType gst_vamp_model_set_get_type (void);
 #define GST_TYPE_VAMP_MODEL_SET (gst_vamp_model_set_get_type ())
 
-/* Models are keyed by (file, device, resolved precision; precision.h). */
 /* The codec of `path` on `device` from the element's "vamp.codec" context. Throws like
  * vamp::CodecModel::open. */
 std::shared_ptr<vamp::CodecModel> vamp_context_codec (GstElement * element,

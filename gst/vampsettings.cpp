@@ -1,6 +1,8 @@
 /* The shared engine settings properties (see vampsettings.h). */
 #include "vampsettings.h"
 
+#include "gstvampmask.h"
+
 #define DEFAULT_DEVICE "auto"
 
 GType
@@ -23,6 +25,34 @@ gst_vamp_precision_get_type (void)
     g_once_init_leave (&id, t);
   }
   return (GType) id;
+}
+
+/* vampmask's presets: the nicks are the engine's preset names (vamp::mask_preset). */
+GType
+gst_vamp_mask_preset_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_VAMP_MASK_PRESET_CUSTOM, "The individual properties", "custom"},
+    {GST_VAMP_MASK_PRESET_UNCONDITIONAL, "Unconditional", "unconditional"},
+    {GST_VAMP_MASK_PRESET_SLIGHT, "Slight periodic variation", "slight-periodic"},
+    {GST_VAMP_MASK_PRESET_MODERATE, "Moderate periodic variation", "moderate-periodic"},
+    {GST_VAMP_MASK_PRESET_STRONG, "Strong periodic variation", "strong-periodic"},
+    {GST_VAMP_MASK_PRESET_VERY_STRONG, "Very strong periodic variation", "very-strong-periodic"},
+    {GST_VAMP_MASK_PRESET_BEAT_DRIVEN, "Beat-driven variation", "beat-driven"},
+    {GST_VAMP_MASK_PRESET_BEAT_DRIVEN_DOWNBEATS, "Beat-driven variation (downbeats only)",
+        "beat-driven-downbeats"},
+    {GST_VAMP_MASK_PRESET_BEAT_DRIVEN_DOWNBEATS_STRONG,
+        "Beat-driven variation (downbeats only, strong)", "beat-driven-downbeats-strong"},
+    {GST_VAMP_MASK_PRESET_COMPRESSION, "Compression: keep codebook 0, generate the rest",
+        "compression"},
+    {0, NULL, NULL},
+  };
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstVampMaskPreset", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
 }
 
 VampEngineSettings::VampEngineSettings ():device (g_strdup (DEFAULT_DEVICE))
@@ -122,27 +152,47 @@ vamp_field_property_set (gpointer instance, const VampFieldProperty * table, gsi
   const VampFieldProperty *f = find_field (table, n, prop_id);
   if (!f)
     return FALSE;
-  gpointer field = G_STRUCT_MEMBER_P (instance, f->offset);
+  gint64 i = 0;
+  guint64 u = 0;
+  gdouble d = 0;
   switch (G_TYPE_FUNDAMENTAL (G_VALUE_TYPE (value))) {
     case G_TYPE_INT:
-      *(gint *) field = g_value_get_int (value);
-      return TRUE;
+      u = (guint64) (i = g_value_get_int (value));
+      break;
     case G_TYPE_INT64:
-      *(gint64 *) field = g_value_get_int64 (value);
-      return TRUE;
+      u = (guint64) (i = g_value_get_int64 (value));
+      break;
     case G_TYPE_UINT64:
-      *(guint64 *) field = g_value_get_uint64 (value);
-      return TRUE;
-    case G_TYPE_DOUBLE:
-      *(gdouble *) field = g_value_get_double (value);
-      return TRUE;
+      i = (gint64) (u = g_value_get_uint64 (value));
+      break;
     case G_TYPE_BOOLEAN:
-      *(gboolean *) field = g_value_get_boolean (value);
-      return TRUE;
+      u = (guint64) (i = g_value_get_boolean (value));
+      break;
+    case G_TYPE_DOUBLE:
+      d = g_value_get_double (value);
+      break;
     default:
-      g_assert_not_reached ();
+      g_return_val_if_reached (FALSE);
   }
-  return FALSE;
+  gpointer field = G_STRUCT_MEMBER_P (instance, f->offset);
+  switch (f->storage) {
+    case VampStorage::Int:
+      *(int *) field = (int) i;
+      break;
+    case VampStorage::Int64:
+      *(int64_t *) field = i;
+      break;
+    case VampStorage::UInt64:
+      *(uint64_t *) field = u;
+      break;
+    case VampStorage::Double:
+      *(double *) field = d;
+      break;
+    case VampStorage::Bool:
+      *(bool *) field = i != 0;
+      break;
+  }
+  return TRUE;
 }
 
 gboolean
@@ -153,24 +203,43 @@ vamp_field_property_get (gconstpointer instance, const VampFieldProperty * table
   if (!f)
     return FALSE;
   gconstpointer field = G_STRUCT_MEMBER_P (instance, f->offset);
+  gint64 i = 0;
+  guint64 u = 0;
+  gdouble d = 0;
+  switch (f->storage) {
+    case VampStorage::Int:
+      u = (guint64) (i = *(const int *) field);
+      break;
+    case VampStorage::Int64:
+      u = (guint64) (i = *(const int64_t *) field);
+      break;
+    case VampStorage::UInt64:
+      i = (gint64) (u = *(const uint64_t *) field);
+      break;
+    case VampStorage::Double:
+      d = *(const double *) field;
+      break;
+    case VampStorage::Bool:
+      u = i = *(const bool *) field ? 1 : 0;
+      break;
+  }
   switch (G_TYPE_FUNDAMENTAL (G_VALUE_TYPE (value))) {
     case G_TYPE_INT:
-      g_value_set_int (value, *(const gint *) field);
+      g_value_set_int (value, (gint) i);
       return TRUE;
     case G_TYPE_INT64:
-      g_value_set_int64 (value, *(const gint64 *) field);
+      g_value_set_int64 (value, i);
       return TRUE;
     case G_TYPE_UINT64:
-      g_value_set_uint64 (value, *(const guint64 *) field);
-      return TRUE;
-    case G_TYPE_DOUBLE:
-      g_value_set_double (value, *(const gdouble *) field);
+      g_value_set_uint64 (value, u);
       return TRUE;
     case G_TYPE_BOOLEAN:
-      g_value_set_boolean (value, *(const gboolean *) field);
+      g_value_set_boolean (value, i != 0);
+      return TRUE;
+    case G_TYPE_DOUBLE:
+      g_value_set_double (value, d);
       return TRUE;
     default:
-      g_assert_not_reached ();
+      g_return_val_if_reached (FALSE);
   }
-  return FALSE;
 }

@@ -1,12 +1,17 @@
 /* The settings vampenc, vampdec and vampsample share, declared once (as the opus plugin's common
- * files do): the "device", "threads" and "precision" properties, and the precision enum that
- * gst-inspect-1.0 lists with its values. The engine (vamp/precision.h) owns what each precision
+ * files do): the "device", "threads" and "precision" properties, property tables for plain
+ * fields, and the enums gst-inspect-1.0 lists with their values (precision here, vampmask's
+ * presets in gstvampmask.h). The engine (vamp/precision.h) owns what each precision
  * means on each device; the elements only carry the choice. */
 #pragma once
 
 #include <gst/gst.h>
 
 #include "vamp/vamp.h"
+
+#include <cstdint>
+#include <type_traits>
+#include <utility>
 
 G_BEGIN_DECLS
 #define GST_TYPE_VAMP_PRECISION (gst_vamp_precision_get_type ())
@@ -27,14 +32,25 @@ struct VampEngineSettings
 };
 
 /* Properties kept in plain fields of an element's instance (GObject property tables, as
- * audioresample and level declare theirs): the field at `offset` has the property's value type
- * (gint, gint64, guint64, gdouble, gboolean). */
+ * audioresample and level declare theirs). The field's C++ type (int, int64_t, uint64_t, double,
+ * bool; gboolean is an int) is recorded by VAMP_FIELD and converted from and to the property's. */
+enum class VampStorage { Int, Int64, UInt64, Double, Bool };
+template <typename T> constexpr VampStorage vamp_storage ();
+template <> constexpr VampStorage vamp_storage<int> () { return VampStorage::Int; }
+template <> constexpr VampStorage vamp_storage<int64_t> () { return VampStorage::Int64; }
+template <> constexpr VampStorage vamp_storage<uint64_t> () { return VampStorage::UInt64; }
+template <> constexpr VampStorage vamp_storage<double> () { return VampStorage::Double; }
+template <> constexpr VampStorage vamp_storage<bool> () { return VampStorage::Bool; }
+
 struct VampFieldProperty
 {
   guint id;
   gsize offset;
+  VampStorage storage;
 };
-#define VAMP_FIELD(id, type, field) { id, G_STRUCT_OFFSET (type, field) }
+#define VAMP_FIELD(id, type, field)                                                     \
+  VampFieldProperty { id, G_STRUCT_OFFSET (type, field),                                \
+      vamp_storage<std::remove_reference_t<decltype (std::declval<type &> ().field)>> () }
 /* set_property / get_property for the table's ids: TRUE when prop_id was one of them. */
 gboolean vamp_field_property_set (gpointer instance, const VampFieldProperty * table, gsize n,
     guint prop_id, const GValue * value);

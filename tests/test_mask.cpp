@@ -268,7 +268,7 @@ START_TEST(test_build_mask_hints) {
   VAMP_ASSERT_EQUAL(m[0][0], want);
   VAMP_ASSERT_EQUAL(m[0][3], at::ones({100}, at::kLong));  // upper_codebook_mask 3
   // Ismir: the onset mask restricts the periodic hints to the onsets' neighbourhood.
-  p = mask::preset("strong");  // period 17, onset width 5
+  p = mask::preset("strong-periodic");  // period 17, onset width 5
   p.random_roll = false;
   gen = mask::make_generator(1);
   m = mask::build_mask(shape, p, gen, ctx);

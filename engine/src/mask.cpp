@@ -312,10 +312,10 @@ struct Preset {
 // ismir-2023 app.py L337-386.
 const Preset kIsmirPresets[] = {
     {"unconditional", "unconditional", 0, 0, 0, false},
-    {"slight", "slight periodic variation", 5, 5, 0, false},
-    {"moderate", "moderate periodic variation", 13, 5, 0, false},
-    {"strong", "strong periodic variation", 17, 5, 0, false},
-    {"very-strong", "very strong periodic variation", 21, 5, 0, false},
+    {"slight-periodic", "slight periodic variation", 5, 5, 0, false},
+    {"moderate-periodic", "moderate periodic variation", 13, 5, 0, false},
+    {"strong-periodic", "strong periodic variation", 17, 5, 0, false},
+    {"very-strong-periodic", "very strong periodic variation", 21, 5, 0, false},
     {"beat-driven", "beat-driven variation", 0, 0, 50, false},
     {"beat-driven-downbeats", "beat-driven variation (downbeats only)", 0, 0, 50, true},
     {"beat-driven-downbeats-strong", "beat-driven variation (downbeats only, strong)", 0, 0, 20,

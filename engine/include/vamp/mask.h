@@ -193,9 +193,9 @@ at::Tensor build_mask(at::IntArrayRef shape, const MaskParams& p, at::Generator&
 // "very strong periodic variation", "beat-driven variation", "beat-driven variation (downbeats
 // only)", "beat-driven variation (downbeats only, strong)" (with that app's other defaults and its
 // combination order), and "compression" (keep only the lowest codebook, generate the rest).
-// Short aliases: unconditional, slight, moderate, strong, very-strong, beat-driven,
-// beat-driven-downbeats, beat-driven-downbeats-strong, compression. Throws std::invalid_argument
-// on an unknown name.
+// Short aliases (vampmask's preset nicks): unconditional, slight-periodic, moderate-periodic,
+// strong-periodic, very-strong-periodic, beat-driven, beat-driven-downbeats,
+// beat-driven-downbeats-strong, compression. Throws std::invalid_argument on an unknown name.
 MaskParams preset(const std::string& name);
 std::vector<std::string> preset_names();  // the short aliases
 

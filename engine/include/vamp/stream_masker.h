@@ -30,8 +30,8 @@ struct MaskSettings {
   uint64_t seed = 0;
 };
 
-// The presets of the ismir-2023 app ("unconditional", "slight", "moderate", "strong",
-// "very-strong", "beat-driven", "beat-driven-downbeats", "beat-driven-downbeats-strong") and
+// The presets of the ismir-2023 app ("unconditional", "slight-periodic", "moderate-periodic",
+// "strong-periodic", "very-strong-periodic", "beat-driven", "beat-driven-downbeats", "beat-driven-downbeats-strong") and
 // "compression" (codebook 0 kept, everything else generated), as MaskSettings (seed 0).
 // Throws std::invalid_argument on an unknown name.
 MaskSettings mask_preset(const std::string& name);
