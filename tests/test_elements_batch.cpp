@@ -7,6 +7,8 @@
 
 #include <gst/app/gstappsrc.h>
 #include <gst/check/gstcheck.h>
+
+#include "testfiles.h"
 #include <gst/check/gstharness.h>
 
 #include <sys/wait.h>
@@ -18,14 +20,13 @@
 
 namespace {
 
-std::string data(const std::string& name) { return std::string(g_getenv("VAMP_TEST_DATA")) + "/" + name; }
-std::string scratch(const std::string& name) { return std::string(g_getenv("VAMP_TEST_TMP")) + "/" + name; }
+using vamp::test::data;
+using vamp::test::scratch;
+
 
 const int K = 14;
 
-const char* kCaps =
-    "audio/x-vamp-tokens,format=U16LE,layout=interleaved,mask=plane,rate=44100,hop-length=64,"
-    "framerate=44100/64,codebooks=14,codebook-size=1024";
+const std::string kCaps = vamp::test::token_caps("plane");
 
 // The model set behind an element's context of `type` (pointer identity = the same set).
 gconstpointer model_set(GstElement* e, const char* type) {
@@ -211,7 +212,7 @@ GST_START_TEST(test_latency_adds_batch_timeout) {
                                          " device=cpu window-frames=100 processing-latency=500000000 "
                                          "batch-timeout=250000000")
                                             .c_str());
-  gst_harness_set_src_caps_str(h, kCaps);
+  gst_harness_set_src_caps_str(h, kCaps.c_str());
   gst_harness_set_live(h, TRUE);
   gst_harness_set_upstream_latency(h, 10 * GST_MSECOND);
   GstQuery* q = gst_query_new_latency();

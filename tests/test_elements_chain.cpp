@@ -3,6 +3,8 @@
 // while buffers flow never crash (GstHarness stress threads).
 #include <gst/app/gstappsink.h>
 #include <gst/check/gstcheck.h>
+
+#include "testfiles.h"
 #include <gst/check/gstharness.h>
 
 #include <string>
@@ -10,7 +12,8 @@
 
 namespace {
 
-std::string data(const std::string& name) { return std::string(g_getenv("VAMP_TEST_DATA")) + "/" + name; }
+using vamp::test::data;
+
 
 std::string models() {
   return " codec-model=" + data("codec_a.pth") + " coarse-model=" + data("coarse_a.pth") +

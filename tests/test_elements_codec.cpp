@@ -5,6 +5,8 @@
 
 #include <gst/audio/audio.h>
 #include <gst/check/gstcheck.h>
+
+#include "testfiles.h"
 #include <gst/check/gstharness.h>
 
 #include <cmath>
@@ -14,8 +16,9 @@
 
 namespace {
 
-std::string data(const std::string& name) { return std::string(g_getenv("VAMP_TEST_DATA")) + "/" + name; }
-std::string scratch(const std::string& name) { return std::string(g_getenv("VAMP_TEST_TMP")) + "/" + name; }
+using vamp::test::data;
+using vamp::test::scratch;
+
 const std::string kCodec = "codec_a.pth";
 
 // A few tones and a noise burst, deterministic.

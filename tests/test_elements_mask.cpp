@@ -3,6 +3,8 @@
 #include "vamp/npy.h"
 
 #include <gst/check/gstcheck.h>
+
+#include "testfiles.h"
 #include <gst/check/gstharness.h>
 
 #include <fstream>
@@ -15,10 +17,7 @@ const int K = 14;
 
 std::string tmp(const std::string& name) { return std::string(g_getenv("VAMP_TEST_TMP")) + "/mask-" + name; }
 
-std::string caps(const std::string& mask, int k = K) {
-  return "audio/x-vamp-tokens,format=U16LE,layout=interleaved,mask=" + mask +
-         ",rate=44100,hop-length=64,framerate=44100/64,codebooks=" + std::to_string(k) + ",codebook-size=1024";
-}
+std::string caps(const std::string& mask, int k = K) { return vamp::test::token_caps(mask, k); }
 
 GstClockTime frame_time(int64_t f) { return gst_util_uint64_scale(f, 64 * GST_SECOND, 44100); }
 

@@ -5,6 +5,8 @@
 #include "vamp/transformer.h"
 
 #include <gst/check/gstcheck.h>
+
+#include "testfiles.h"
 #include <gst/check/gstharness.h>
 
 #include <string>
@@ -12,7 +14,8 @@
 
 namespace {
 
-std::string data(const std::string& name) { return std::string(g_getenv("VAMP_TEST_DATA")) + "/" + name; }
+using vamp::test::data;
+
 
 const int K = 14;
 
@@ -21,10 +24,7 @@ std::string sampler_launch(const std::string& props) {
          " c2f-model=" + data("c2f_a.pth") + " device=cpu " + props;
 }
 
-std::string caps(const std::string& mask, int k = K) {
-  return "audio/x-vamp-tokens,format=U16LE,layout=interleaved,mask=" + mask +
-         ",rate=44100,hop-length=64,framerate=44100/64,codebooks=" + std::to_string(k) + ",codebook-size=1024";
-}
+std::string caps(const std::string& mask, int k = K) { return vamp::test::token_caps(mask, k); }
 
 // T frames of tokens and a periodic mask (keep every 5th frame and codebook 0 everywhere).
 struct Stream {

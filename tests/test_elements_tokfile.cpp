@@ -3,6 +3,8 @@
 // size, and clear errors for corrupt or truncated headers and a partial last frame.
 // No models: these elements only move bytes.
 #include <gst/check/gstcheck.h>
+
+#include "testfiles.h"
 #include <gst/check/gstharness.h>
 
 #include <cstring>
@@ -11,7 +13,8 @@
 
 namespace {
 
-std::string scratch(const std::string& name) { return std::string(g_getenv("VAMP_TEST_TMP")) + "/" + name; }
+using vamp::test::scratch;
+
 
 const char* kCaps =
     "audio/x-vamp-tokens,format=U16LE,layout=interleaved,mask=none,rate=44100,hop-length=768,"

@@ -4,22 +4,12 @@
 #include <ATen/ATen.h>
 #include <check.h>
 
+#include "testfiles.h"
+
 #include <cstdlib>
 #include <string>
 
 namespace vamp::test {
-
-// Path of a file in tests/data (VAMP_TEST_DATA is set by meson).
-inline std::string data(const std::string& name) {
-  const char* dir = std::getenv("VAMP_TEST_DATA");
-  return std::string(dir ? dir : "tests/data") + "/" + name;
-}
-
-// A scratch directory for files a test writes (meson's build dir when run by meson).
-inline std::string scratch(const std::string& name) {
-  const char* dir = std::getenv("VAMP_TEST_TMP");
-  return std::string(dir ? dir : "/tmp") + "/" + name;
-}
 
 inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
