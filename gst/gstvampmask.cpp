@@ -293,9 +293,6 @@ gst_vamp_mask_apply_preset (GstVampMask * self, GstVampMaskPreset preset)
   g_type_class_unref (presets);
   p.seed = self->settings.seed;
   self->settings = p;
-  self->prefix = (guint64) (p.prefix_s * GST_SECOND);
-  self->suffix = (guint64) (p.suffix_s * GST_SECOND);
-  self->beat_mask_width = (guint64) (p.beat_mask_width_s * GST_SECOND + 0.5);
 }
 
 /* The mask properties kept in plain fields; setting one by hand leaves the preset (custom). */
@@ -304,10 +301,10 @@ static const VampFieldProperty mask_fields[] = {
   VAMP_FIELD (PROP_PERIODIC_WIDTH, GstVampMask, settings.periodic_width),
   VAMP_FIELD (PROP_RANDOM_ROLL, GstVampMask, settings.random_roll),
   VAMP_FIELD (PROP_RAND_MASK_INTENSITY, GstVampMask, settings.rand_mask_intensity),
-  VAMP_FIELD (PROP_PREFIX, GstVampMask, prefix),
-  VAMP_FIELD (PROP_SUFFIX, GstVampMask, suffix),
+  VAMP_FIELD_NS (PROP_PREFIX, GstVampMask, settings.prefix_s),
+  VAMP_FIELD_NS (PROP_SUFFIX, GstVampMask, settings.suffix_s),
   VAMP_FIELD (PROP_ONSET_MASK_WIDTH, GstVampMask, settings.onset_mask_width),
-  VAMP_FIELD (PROP_BEAT_MASK_WIDTH, GstVampMask, beat_mask_width),
+  VAMP_FIELD_NS (PROP_BEAT_MASK_WIDTH, GstVampMask, settings.beat_mask_width_s),
   VAMP_FIELD (PROP_DOWNBEATS_ONLY, GstVampMask, settings.downbeats_only),
   VAMP_FIELD (PROP_DROPOUT, GstVampMask, settings.dropout),
   VAMP_FIELD (PROP_N_CONDITIONING_CODEBOOKS, GstVampMask, settings.n_conditioning_codebooks),
@@ -589,10 +586,7 @@ gst_vamp_mask_transform (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer 
   if (GST_CLOCK_TIME_IS_VALID (stream_time))
     gst_object_sync_values (GST_OBJECT (self), stream_time);
   GST_OBJECT_LOCK (self);
-  vamp::MaskSettings settings = self->settings;
-  settings.prefix_s = (double) self->prefix / GST_SECOND;
-  settings.suffix_s = (double) self->suffix / GST_SECOND;
-  settings.beat_mask_width_s = (double) self->beat_mask_width / GST_SECOND;
+  const vamp::MaskSettings settings = self->settings;
   GST_OBJECT_UNLOCK (self);
 
   std::unique_lock < std::mutex > guard (priv->lock);

@@ -41,8 +41,7 @@ struct _GstVampMask
 
   /* properties, under the object lock */
   GstVampMaskPreset preset;
-  vamp::MaskSettings settings;   /* prefix/suffix/beat width from the ns fields below */
-  guint64 prefix, suffix, beat_mask_width;
+  vamp::MaskSettings settings;   /* the time properties in ns are its seconds (VAMP_FIELD_NS) */
   gchar *beats_file, *beats_audio;
 
   GstVampMaskPrivate *priv;

@@ -3,6 +3,8 @@
 
 #include "gstvampmask.h"
 
+#include <cmath>
+
 #define DEFAULT_DEVICE "auto"
 
 GType
@@ -191,6 +193,9 @@ vamp_field_property_set (gpointer instance, const VampFieldProperty * table, gsi
     case VampStorage::Bool:
       *(bool *) field = i != 0;
       break;
+    case VampStorage::SecondsAsNs:
+      *(double *) field = (double) u / GST_SECOND;
+      break;
   }
   return TRUE;
 }
@@ -221,6 +226,9 @@ vamp_field_property_get (gconstpointer instance, const VampFieldProperty * table
       break;
     case VampStorage::Bool:
       u = i = *(const bool *) field ? 1 : 0;
+      break;
+    case VampStorage::SecondsAsNs:
+      i = (gint64) (u = (guint64) llround (*(const double *) field * GST_SECOND));
       break;
   }
   switch (G_TYPE_FUNDAMENTAL (G_VALUE_TYPE (value))) {

@@ -34,7 +34,7 @@ struct VampEngineSettings
 /* Properties kept in plain fields of an element's instance (GObject property tables, as
  * audioresample and level declare theirs). The field's C++ type (int, int64_t, uint64_t, double,
  * bool; gboolean is an int) is recorded by VAMP_FIELD and converted from and to the property's. */
-enum class VampStorage { Int, Int64, UInt64, Double, Bool };
+enum class VampStorage { Int, Int64, UInt64, Double, Bool, SecondsAsNs };
 template <typename T> constexpr VampStorage vamp_storage ();
 template <> constexpr VampStorage vamp_storage<int> () { return VampStorage::Int; }
 template <> constexpr VampStorage vamp_storage<int64_t> () { return VampStorage::Int64; }
@@ -51,6 +51,10 @@ struct VampFieldProperty
 #define VAMP_FIELD(id, type, field)                                                     \
   VampFieldProperty { id, G_STRUCT_OFFSET (type, field),                                \
       vamp_storage<std::remove_reference_t<decltype (std::declval<type &> ().field)>> () }
+/* A time property in ns (GstClockTime, as GStreamer's) kept as seconds in a double field (the
+ * engine's unit): the one place the two meet. */
+#define VAMP_FIELD_NS(id, type, field) \
+  VampFieldProperty { id, G_STRUCT_OFFSET (type, field), VampStorage::SecondsAsNs }
 /* set_property / get_property for the table's ids: TRUE when prop_id was one of them. */
 gboolean vamp_field_property_set (gpointer instance, const VampFieldProperty * table, gsize n,
     guint prop_id, const GValue * value);
