@@ -163,6 +163,18 @@ gst_vamp_parse_start (GstBaseParse * parse)
   gst_base_parse_set_min_frame_size (parse, VAMP_TOKFILE_FIXED_HEADER);
   gst_base_parse_set_syncable (parse, TRUE);  /* frames have a fixed size: any frame boundary is a sync point */
   gst_base_parse_set_has_timing_info (parse, TRUE);
+  /* Pulling from a file (the usual filesrc ! vampparse), upstream is active by now and knows the
+   * file's size: one too short for a header never reaches handle_frame, and the base class
+   * would only say "No valid frames found". */
+  gint64 bytes = -1;
+  if (gst_pad_peer_query_duration (GST_BASE_PARSE_SINK_PAD (parse), GST_FORMAT_BYTES, &bytes)
+      && bytes >= 0 && bytes < VAMP_TOKFILE_FIXED_HEADER) {
+    self->errored = TRUE;
+    GST_ELEMENT_ERROR (self, STREAM, DECODE, ("Truncated token file header."),
+        ("the file has %" G_GINT64_FORMAT " bytes; a token file header takes at least %d", bytes,
+            VAMP_TOKFILE_FIXED_HEADER));
+    return FALSE;
+  }
   return TRUE;
 }
 
