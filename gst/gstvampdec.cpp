@@ -88,6 +88,7 @@ static gboolean gst_vamp_dec_stop (GstAudioDecoder * dec);
 static gboolean gst_vamp_dec_set_format (GstAudioDecoder * dec, GstCaps * caps);
 static GstFlowReturn gst_vamp_dec_handle_frame (GstAudioDecoder * dec, GstBuffer * buffer);
 static void gst_vamp_dec_flush (GstAudioDecoder * dec, gboolean hard);
+static gboolean gst_vamp_dec_sink_event (GstAudioDecoder * dec, GstEvent * event);
 
 static void
 gst_vamp_dec_class_init (GstVampDecClass * klass)
@@ -119,6 +120,7 @@ gst_vamp_dec_class_init (GstVampDecClass * klass)
   dec_class->set_format = GST_DEBUG_FUNCPTR (gst_vamp_dec_set_format);
   dec_class->handle_frame = GST_DEBUG_FUNCPTR (gst_vamp_dec_handle_frame);
   dec_class->flush = GST_DEBUG_FUNCPTR (gst_vamp_dec_flush);
+  dec_class->sink_event = GST_DEBUG_FUNCPTR (gst_vamp_dec_sink_event);
 
   GST_DEBUG_CATEGORY_INIT (gst_vamp_dec_debug, "vampdec", 0, "VampNet codec decoder");
 }
@@ -356,4 +358,23 @@ gst_vamp_dec_flush (GstAudioDecoder * dec, gboolean hard)
   self->priv->pending.clear ();
   self->priv->head_done = 0;
   self->priv->audio.clear ();
+}
+
+/* Token buffers carry frames in time; a byte stream (filesrc straight into vampdec) has no frame
+ * boundaries, which the base class would only refuse with "Internal data stream error". */
+static gboolean
+gst_vamp_dec_sink_event (GstAudioDecoder * dec, GstEvent * event)
+{
+  if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT) {
+    const GstSegment *segment;
+    gst_event_parse_segment (event, &segment);
+    if (segment->format != GST_FORMAT_TIME) {
+      GST_ELEMENT_ERROR (dec, STREAM, FORMAT, ("vampdec needs token frames in time, not a %s "
+              "stream: read token files through vampparse (filesrc location=in.vtok ! vampparse ! "
+              "vampdec).", gst_format_get_name (segment->format)), (NULL));
+      gst_event_unref (event);
+      return FALSE;
+    }
+  }
+  return GST_AUDIO_DECODER_CLASS (parent_class)->sink_event (dec, event);
 }

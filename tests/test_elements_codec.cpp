@@ -354,6 +354,29 @@ GST_START_TEST(test_dec_refuses_other_codec_and_bad_tokens) {
 }
 GST_END_TEST;
 
+// A raw byte stream (filesrc straight into vampdec) is refused with a sentence that names the fix
+// (issue 17: it was "Internal data stream error").
+GST_START_TEST(test_dec_refuses_a_byte_stream) {
+  GstHarness* h = gst_harness_new_parse(("vampdec model=" + data(kCodec)).c_str());
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  gst_harness_set_src_caps_str(h, token_caps(4, "").c_str());
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_BYTES);
+  gst_harness_push_event(h, gst_event_new_segment(&seg));
+  GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  ck_assert(m != nullptr);
+  GError* err = nullptr;
+  gst_message_parse_error(m, &err, nullptr);
+  ck_assert_msg(g_strrstr(err->message, "vampparse"), "%s", err->message);
+  g_error_free(err);
+  gst_message_unref(m);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 static Suite* codec_elements_suite() {
   Suite* s = suite_create("vampenc-vampdec");
   TCase* tc = tcase_create("elements");
@@ -369,6 +392,7 @@ static Suite* codec_elements_suite() {
   tcase_add_test(tc, test_dec_outputs_before_the_next_buffer);
   tcase_add_test(tc, test_dec_gap_gives_silence);
   tcase_add_test(tc, test_dec_refuses_other_codec_and_bad_tokens);
+  tcase_add_test(tc, test_dec_refuses_a_byte_stream);
   suite_add_tcase(s, tc);
   return s;
 }
