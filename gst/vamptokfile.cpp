@@ -58,8 +58,11 @@ vamp_tokfile_parse_header (const guint8 * data, gsize size, gsize * header_size,
   gchar *str = g_strndup ((const gchar *) data + VAMP_TOKFILE_FIXED_HEADER, len);
   GstCaps *parsed = strlen (str) == len ? gst_caps_from_string (str) : NULL;
   if (!parsed || !vamp_tokens_info_from_caps (info, parsed)) {
+    /* Quoted with C escapes: bytes that are not UTF-8 would make GStreamer drop the detail. */
+    gchar *quoted = g_strescape (str, NULL);
     *error = g_strdup_printf ("the header's caps are not valid token caps (codebooks 1..64, "
-        "codebook-size 1..65535, positive rate and hop-length): \"%s\"", str);
+        "codebook-size 1..65535, positive rate and hop-length): \"%s\"", quoted);
+    g_free (quoted);
     g_free (str);
     if (parsed)
       gst_caps_unref (parsed);

@@ -320,6 +320,8 @@ GST_START_TEST(test_corrupt_header_is_an_error) {
       {"version", [](std::vector<guint8>& f) { GST_WRITE_UINT16_LE(&f[4], 7); }, "version 7"},
       {"length", [](std::vector<guint8>& f) { GST_WRITE_UINT32_LE(&f[8], 1u << 30); }, "caps length"},
       {"caps", [](std::vector<guint8>& f) { memcpy(&f[12], "video/x-raw", 11); }, "not valid token caps"},
+      // Bytes that are not UTF-8: the detail still arrives, with them escaped.
+      {"bytes", [](std::vector<guint8>& f) { f[12] = 0xff, f[13] = 0xfe; }, "\\377\\376"},
   };
   for (const auto& c : cases) {
     auto file = good;
