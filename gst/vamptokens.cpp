@@ -111,3 +111,28 @@ vamp_tokens_buffer_read (GstBuffer * buffer, const VampTokensInfo * info, gsize 
     gst_buffer_extract (buffer, n * 2, mask->data (), n);
   }
 }
+
+vamp::TokenFormat
+vamp_tokens_info_to_format (const VampTokensInfo * info)
+{
+  vamp::TokenFormat f;
+  f.rate = info->rate;
+  f.hop_length = info->hop_length;
+  f.codebooks = info->codebooks;
+  f.codebook_size = info->codebook_size;
+  f.codec_id = info->codec_id;
+  f.has_mask = info->has_mask;
+  return f;
+}
+
+void
+vamp_tokens_info_from_format (VampTokensInfo * info, const vamp::TokenFormat & format)
+{
+  memset (info, 0, sizeof (*info));
+  info->rate = format.rate;
+  info->hop_length = format.hop_length;
+  info->codebooks = format.codebooks;
+  info->codebook_size = format.codebook_size;
+  g_strlcpy (info->codec_id, format.codec_id.c_str (), sizeof (info->codec_id));
+  info->has_mask = format.has_mask;
+}

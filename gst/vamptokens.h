@@ -44,6 +44,10 @@ GstBuffer *vamp_tokens_buffer_new (const std::vector<uint16_t> & tokens);
 void vamp_tokens_buffer_read (GstBuffer * buffer, const VampTokensInfo * info, gsize n_frames,
     std::vector<uint16_t> & tokens, std::vector<uint8_t> * mask = nullptr);
 
+/* The engine's description of the same caps (vamp/token_file.h), both ways. */
+vamp::TokenFormat vamp_tokens_info_to_format (const VampTokensInfo * info);
+void vamp_tokens_info_from_format (VampTokensInfo * info, const vamp::TokenFormat & format);
+
 /* Whether a token stream of `info` fits `codec` (loaded from `codec_path`): the same codec-id when
  * the stream names one, the same rate, hop and codebook size, and no more codebooks than the
  * codec has. Otherwise posts a GST_ELEMENT_ERROR (CORE, NEGOTIATION) on `element` saying which

@@ -12,20 +12,9 @@
 GstBuffer *
 vamp_tokfile_header_new (const VampTokensInfo * info)
 {
-  GstCaps *caps = vamp_tokens_info_to_caps (info);
-  gchar *str = gst_caps_to_string (caps);
-  gst_caps_unref (caps);
-  const gsize len = strlen (str);
-  GstBuffer *buf = gst_buffer_new_allocate (NULL, VAMP_TOKFILE_FIXED_HEADER + len, NULL);
-  GstMapInfo map;
-  gst_buffer_map (buf, &map, GST_MAP_WRITE);
-  memcpy (map.data, VAMP_TOKFILE_MAGIC, 4);
-  GST_WRITE_UINT16_LE (map.data + 4, VAMP_TOKFILE_VERSION);
-  GST_WRITE_UINT16_LE (map.data + 6, 0);
-  GST_WRITE_UINT32_LE (map.data + 8, (guint32) len);
-  memcpy (map.data + VAMP_TOKFILE_FIXED_HEADER, str, len);
-  gst_buffer_unmap (buf, &map);
-  g_free (str);
+  const std::vector<uint8_t> header = vamp::token_file_header (vamp_tokens_info_to_format (info));
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, header.size (), NULL);
+  gst_buffer_fill (buf, 0, header.data (), header.size ());
   return buf;
 }
 
@@ -33,43 +22,18 @@ VampTokfileResult
 vamp_tokfile_parse_header (const guint8 * data, gsize size, gsize * header_size,
     VampTokensInfo * info, GstCaps ** caps, gchar ** error)
 {
-  *header_size = VAMP_TOKFILE_FIXED_HEADER;
-  if (size >= 4 && memcmp (data, VAMP_TOKFILE_MAGIC, 4) != 0) {
-    *error = g_strdup ("no VTOK magic at the start: not a vamp token file");
-    return VAMP_TOKFILE_CORRUPT;
+  vamp::TokenFormat format;
+  std::string why;
+  switch (vamp::parse_token_file_header (data, size, header_size, &format, &why)) {
+    case vamp::TokenHeader::Corrupt:
+      *error = g_strdup (why.c_str ());
+      return VAMP_TOKFILE_CORRUPT;
+    case vamp::TokenHeader::NeedData:
+      return VAMP_TOKFILE_NEED_DATA;
+    case vamp::TokenHeader::Ok:
+      break;
   }
-  if (size < VAMP_TOKFILE_FIXED_HEADER)
-    return VAMP_TOKFILE_NEED_DATA;
-  const guint version = GST_READ_UINT16_LE (data + 4);
-  if (version != VAMP_TOKFILE_VERSION) {
-    *error = g_strdup_printf ("token file version %u; this build reads version %u", version,
-        VAMP_TOKFILE_VERSION);
-    return VAMP_TOKFILE_CORRUPT;
-  }
-  const guint32 len = GST_READ_UINT32_LE (data + 8);
-  if (len == 0 || len > VAMP_TOKFILE_MAX_CAPS) {
-    *error = g_strdup_printf ("caps length %u in the header is out of range (1..%u)", len,
-        VAMP_TOKFILE_MAX_CAPS);
-    return VAMP_TOKFILE_CORRUPT;
-  }
-  *header_size = VAMP_TOKFILE_FIXED_HEADER + len;
-  if (size < *header_size)
-    return VAMP_TOKFILE_NEED_DATA;
-  gchar *str = g_strndup ((const gchar *) data + VAMP_TOKFILE_FIXED_HEADER, len);
-  GstCaps *parsed = strlen (str) == len ? gst_caps_from_string (str) : NULL;
-  if (!parsed || !vamp_tokens_info_from_caps (info, parsed)) {
-    /* Quoted with C escapes: bytes that are not UTF-8 would make GStreamer drop the detail. */
-    gchar *quoted = g_strescape (str, NULL);
-    *error = g_strdup_printf ("the header's caps are not valid token caps (codebooks 1..64, "
-        "codebook-size 1..65535, positive rate and hop-length): \"%s\"", quoted);
-    g_free (quoted);
-    g_free (str);
-    if (parsed)
-      gst_caps_unref (parsed);
-    return VAMP_TOKFILE_CORRUPT;
-  }
-  g_free (str);
-  gst_caps_unref (parsed);
+  vamp_tokens_info_from_format (info, format);
   *caps = vamp_tokens_info_to_caps (info);
   return VAMP_TOKFILE_OK;
 }
@@ -141,3 +105,6 @@ vamp_tokfile_typefind_register (GstPlugin * plugin)
 }
 
 GST_TYPE_FIND_REGISTER_DEFINE_CUSTOM (vamptokfile, vamp_tokfile_typefind_register);
+
+static_assert (VAMP_TOKFILE_FIXED_HEADER == vamp::kTokenFileFixedHeader
+    && VAMP_TOKFILE_MAX_CAPS == vamp::kTokenFileMaxCaps, "one .vtok format: vamp/token_file.h");

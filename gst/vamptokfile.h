@@ -1,5 +1,6 @@
-/* vamptokfile: the .vtok token file format (docs/token-file.md), shared by vampparse,
- * vamptokfilemux and the typefinder.
+/* vamptokfile: the .vtok token file format (docs/token-file.md) for vampparse, vamptokfilemux
+ * and the typefinder, over the engine's reader and writer (vamp/token_file.h, which vamp-cli
+ * uses too).
  *
  * A file is a header followed by frames:
  *
@@ -25,9 +26,8 @@ G_BEGIN_DECLS
 
 #define VAMP_TOKFILE_MEDIA_TYPE "application/x-vamp-tokfile"
 #define VAMP_TOKFILE_MAGIC "VTOK"
-#define VAMP_TOKFILE_VERSION 1
-#define VAMP_TOKFILE_FIXED_HEADER 12
-#define VAMP_TOKFILE_MAX_CAPS 4096
+#define VAMP_TOKFILE_FIXED_HEADER 12    /* vamp::kTokenFileFixedHeader */
+#define VAMP_TOKFILE_MAX_CAPS 4096      /* vamp::kTokenFileMaxCaps */
 
 typedef enum
 {

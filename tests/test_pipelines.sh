@@ -69,6 +69,12 @@ check_compress() {
   [ "$(vtok_frames "$out/c.vtok")" = "$in_frames" ] || { echo "  FAIL: c.vtok frames"; return 1; }
 }
 check_decompress() { expect_seconds "$out/d.wav" "$(secs "$in_frames")"; }
+# vamp-cli reads the token file vamptokfilemux wrote, and vampparse the one vamp-cli writes.
+check_cli_vtok() {
+  expect_seconds "$out/cli.wav" "$(secs "$in_frames")" &&
+    [ "$(vtok_frames "$out/cli.vtok")" = "$in_frames" ] ||
+    { echo "  FAIL: cli.vtok frames"; return 1; }
+}
 check_beat_vary() { expect_seconds "$out/beat-varied.wav" "$(secs "$in_frames")"; }
 check_multi_stream() {
   expect_seconds "$out/stream-1.wav" "$(secs "$in_frames")" &&
@@ -83,6 +89,9 @@ run looper env LOOP=1 REPEATS=3 "$P/looper.sh" "" loop.wav
 run interlude env GAP=1 PROMPT=0.5 "$P/interlude.sh" interlude.wav
 run compress "$P/compress.sh" "" c.vtok
 run decompress "$P/decompress.sh" c.vtok d.wav
+run cli_vtok sh -c "'$VAMP_CLI' decode --codec '$MODELS/codec.pth' --in c.vtok --out cli.wav &&
+  '$VAMP_CLI' encode --codec '$MODELS/codec.pth' --in cli.wav --out cli.vtok &&
+  gst-launch-1.0 -q filesrc location=cli.vtok ! vampparse ! vampdec ! fakesink"
 run beat_vary "$P/beat-vary.sh" "" beat-varied.wav
 run multi_stream env N=2 "$P/multi-stream.sh" "" stream
 

@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+namespace vamp {
+class Codec;
+}
+
 namespace vamp::cli {
 
 // "--name value" options and bare positionals; flags are options given without a value.
@@ -53,6 +57,14 @@ const std::vector<std::string>& mask_option_names();
 // masks analyse `audio_path`.
 at::Tensor mask_from_args(const Args& a, at::IntArrayRef shape, int sample_rate, int hop,
                           const std::string& audio_path);
+
+// Codes files by extension: .vtok (a token file; its mask plane, when it has one and `mask` is
+// given, comes back as int64 [1,K,T], 1 = generate) or .npy (integer [B,C,T] or [C,T]). The
+// codes come back as int64 [B,C,T]. Errors name the file.
+bool is_token_file(const std::string& path);
+at::Tensor load_codes(const std::string& path, at::Tensor* mask = nullptr);
+// Writes codes [1,K,T] of `codec` as .vtok, or any codes as .npy.
+void save_codes(const std::string& path, const at::Tensor& codes, const Codec& codec);
 
 // Each tools/*.cpp file contributes its commands.
 std::vector<Command> codec_commands();

@@ -12,11 +12,11 @@ namespace vamp::cli {
 namespace {
 
 const char* kEncodeUsage =
-    "vamp-cli encode --codec C.pth --in in.wav --out codes.npy\n"
+    "vamp-cli encode --codec C.pth --in in.wav --out codes.npy|codes.vtok\n"
     "    mono wav at the codec's rate -> int64 codes [1,K,T]; right zero-padded to whole frames,\n"
     "    no loudness normalization";
 const char* kDecodeUsage =
-    "vamp-cli decode --codec C.pth --in codes.npy --out out.wav\n"
+    "vamp-cli decode --codec C.pth --in codes.npy|codes.vtok --out out.wav\n"
     "    int32/int64 codes [1,k,T] or [k,T] (k <= K: the first k codebooks) -> float32 wav, T*hop samples";
 const char* kMakeUsage =
     "vamp-cli make-codec --preset tiny|full --seed N --out C.pth\n"
@@ -41,7 +41,7 @@ int encode(const Args& args) {
   const int64_t padded = (n + cfg.hop_length - 1) / cfg.hop_length * cfg.hop_length;
   at::Tensor x = at::constant_pad_nd(audio.samples, {0, padded - n}, 0).view({1, 1, padded});
   at::Tensor codes = codec->encode(x).to(at::kCPU).contiguous();
-  save_npy(out, codes);
+  save_codes(out, codes, *codec);
   std::cerr << "encoded " << n << " samples (" << padded << " padded) -> codes [1," << codes.size(1) << ","
             << codes.size(2) << "], codec " << codec->id() << "\n";
   return 0;
@@ -52,11 +52,8 @@ int decode(const Args& args) {
   const std::string in = args.str("in"), out = args.str("out");
   auto codec = Codec::load(args.str("codec"), at::kCPU, precision_arg(args));
   report_precision("codec", codec->precision(), codec->precision_note());
-  at::Tensor codes = load_npy(in);
-  if (codes.scalar_type() != at::kInt && codes.scalar_type() != at::kLong)
-    throw std::runtime_error(in + ": codes must be int32 or int64, got " + std::string(c10::toString(codes.scalar_type())));
-  if (codes.dim() == 2) codes = codes.unsqueeze(0);
-  if (codes.dim() != 3 || codes.size(0) != 1 || codes.size(2) == 0)
+  at::Tensor codes = load_codes(in);
+  if (codes.size(0) != 1 || codes.size(2) == 0)
     throw std::runtime_error(in + ": expected codes [1,k,T] or [k,T], got " + c10::str(codes.sizes()));
   at::Tensor audio;
   try {

@@ -28,7 +28,7 @@ const char* kGenerateUsage =
     "    one VampNet.generate call; no mask = generate every non-conditioning codebook;\n"
     "    row b seeded N+b; --top-p 0 (default) = off";
 const char* kVampUsage =
-    "vamp-cli vamp --coarse M.pth --c2f M2.pth --codec C.pth --in codes.npy|audio.wav --out codes.npy|audio.wav\n"
+    "vamp-cli vamp --coarse M.pth --c2f M2.pth --codec C.pth --in codes.npy|codes.vtok|audio.wav --out codes.npy|codes.vtok|audio.wav\n"
     "      [--mask M.npy | mask options of `vamp-cli mask`] --seed N --steps S [--temperature X]\n"
     "      [--top-p X] [--sample-cutoff X] [--feedback-steps F] [--time-stretch K]\n"
     "      [--coarse-window-frames A] [--c2f-window-frames B]\n"
@@ -67,16 +67,6 @@ at::Tensor encode_wav(const Codec& codec, const std::string& path) {
   return codec.encode(x).to(at::kCPU);
 }
 
-// Codes from .npy: integer [B,C,T] (or [C,T], batch 1) as int64.
-at::Tensor read_codes(const std::string& path) {
-  at::Tensor t = load_npy(path);
-  if (at::isFloatingType(t.scalar_type()) || t.scalar_type() == at::kBool)
-    throw std::runtime_error(path + ": codes must be an integer array, got " + std::string(c10::toString(t.scalar_type())));
-  if (t.dim() == 2) t = t.unsqueeze(0);
-  if (t.dim() != 3) throw std::runtime_error(path + ": codes must be [B,C,T] or [C,T]");
-  return t.to(at::kLong);
-}
-
 at::Tensor read_mask(const std::string& path) {
   at::Tensor m = load_npy(path);
   if (at::isFloatingType(m.scalar_type())) throw std::runtime_error(path + ": mask must be integer or bool");
@@ -99,7 +89,7 @@ int logits_cmd(const Args& a) {
   auto codec = Codec::load(a.str("codec"));  // for its codebooks only
   auto model = Transformer::load(a.str("model"), codebooks(*codec), at::kCPU, precision_arg(a));
   report_precision("transformer", model->precision(), model->precision_note());
-  at::Tensor codes = read_codes(a.str("codes"));
+  at::Tensor codes = load_codes(a.str("codes"));
   if (a.has("mask")) {
     at::Tensor m = read_mask(a.str("mask"));
     if (m.dim() == 2) m = m.unsqueeze(1).expand({m.size(0), codes.size(1), m.size(1)});
@@ -119,7 +109,7 @@ int generate_cmd(const Args& a) {
   auto codec = Codec::load(a.str("codec"));  // for its codebooks only
   auto model = Transformer::load(a.str("model"), codebooks(*codec), at::kCPU, precision_arg(a));
   report_precision("transformer", model->precision(), model->precision_note());
-  at::Tensor codes = read_codes(a.str("codes"));
+  at::Tensor codes = load_codes(a.str("codes"));
   at::Tensor mask = a.has("mask") ? read_mask(a.str("mask")) : at::Tensor();
   auto gens = row_generators(seed, codes.size(0));
   save_npy(out, generate(*model, codes, mask, p, gens));
@@ -152,7 +142,8 @@ int vamp_cmd(const Args& a) {
   using clock = std::chrono::steady_clock;
   auto secs = [](clock::time_point t0) { return std::chrono::duration<double>(clock::now() - t0).count(); };
   auto t0 = clock::now();
-  at::Tensor codes = is_wav(in) ? encode_wav(*codec, in) : read_codes(in);
+  at::Tensor file_mask;  // a .vtok with a mask plane (vampmask's output) carries its prompt
+  at::Tensor codes = is_wav(in) ? encode_wav(*codec, in) : load_codes(in, &file_mask);
   const double t_encode = is_wav(in) ? secs(t0) : 0.0;
 
   // The prompt: a mask file, or mask options as vampmask's properties, or generate everything.
@@ -160,6 +151,7 @@ int vamp_cmd(const Args& a) {
   for (const auto& name : mask_option_names()) mask_options = mask_options || (name != "seed" && a.has(name));
   at::Tensor mask;
   if (a.has("mask")) mask = read_mask(a.str("mask"));
+  else if (file_mask.defined() && !mask_options) mask = file_mask;
   else if (mask_options)
     mask = mask_from_args(a, codes.sizes(), int(cfg.sample_rate), int(cfg.hop_length), is_wav(in) ? in : "");
   else mask = at::ones_like(codes);
@@ -175,7 +167,7 @@ int vamp_cmd(const Args& a) {
     t_decode = secs(t0);
     save_wav(out, {audio[0], int(cfg.sample_rate)});
   } else {
-    save_npy(out, result);
+    save_codes(out, result, *codec);
   }
   const double dur = double(result.size(2) * cfg.hop_length) / double(cfg.sample_rate);
   std::fprintf(stderr, "timing: %.2f s of audio; encode %.2f s, coarse + c2f %.2f s, decode %.2f s; total %.2f s "

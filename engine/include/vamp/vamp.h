@@ -9,3 +9,4 @@
 #include "stream_codec.h"    // StreamEncoder, StreamDecoder
 #include "stream_masker.h"   // MaskSettings, mask_preset, StreamMasker
 #include "stream_sampler.h"  // SampleSettings, BatchSettings, StreamSampler, StepGovernor
+#include "token_file.h"      // TokenFormat, the .vtok header, whole token files
