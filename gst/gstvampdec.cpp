@@ -53,6 +53,7 @@ struct GstVampDecPrivate
   VampTokensInfo tokens = { };
   std::deque<guint64> pending;  /* frames of each input buffer not yet finished */
   guint64 head_done = 0;        /* frames of pending.front () already pushed (as a subframe) */
+  GstEvent *segment = nullptr;  /* the last TIME segment in, until an output has carried it */
   std::vector<uint16_t> scratch;
   std::vector<float> audio;
   VampEngineSettings engine;   /* device, threads, precision (vampsettings.h) */
@@ -137,6 +138,7 @@ static void
 gst_vamp_dec_finalize (GObject * object)
 {
   GstVampDec *self = GST_VAMP_DEC (object);
+  gst_event_replace (&self->priv->segment, NULL);
   delete self->priv;
   g_free (self->model_path);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -254,9 +256,26 @@ gst_vamp_dec_push (GstVampDec * self, guint64 n_frames)
     offset += n;
     return out;
   };
+  /* GstAudioDecoder 1.22 can lose a queued segment when a DISCONT buffer follows it (its soft
+   * flush), and then pushes our next output with no segment downstream: send it first. */
+  auto ensure_segment = [&] {
+    if (!priv->segment)
+      return;
+    if (!gst_pad_has_current_caps (GST_AUDIO_DECODER_SRC_PAD (dec)))
+      gst_audio_decoder_negotiate (dec);  /* caps (and what is queued) before the segment */
+    GstEvent *current = gst_pad_get_sticky_event (GST_AUDIO_DECODER_SRC_PAD (dec), GST_EVENT_SEGMENT, 0);
+    if (!current || gst_event_get_seqnum (current) != gst_event_get_seqnum (priv->segment))
+      gst_pad_push_event (GST_AUDIO_DECODER_SRC_PAD (dec), gst_event_ref (priv->segment));
+    if (current)
+      gst_event_unref (current);
+    gst_event_replace (&priv->segment, NULL);
+  };
   auto subframe = [&](guint64 frames) {
     GstBuffer *out = take (frames);
-    return out ? gst_audio_decoder_finish_subframe (dec, out) : GST_FLOW_OK;
+    if (!out)
+      return GST_FLOW_OK;
+    ensure_segment ();
+    return gst_audio_decoder_finish_subframe (dec, out);
   };
   GstFlowReturn ret = GST_FLOW_OK;
   /* The rest of a buffer partly pushed already. */
@@ -280,8 +299,10 @@ gst_vamp_dec_push (GstVampDec * self, guint64 n_frames)
     priv->pending.pop_front ();
     ++finished;
   }
-  if (finished > 0)
+  if (finished > 0) {
+    ensure_segment ();
     ret = gst_audio_decoder_finish_frame (dec, take (frames), (gint) finished);
+  }
   /* The start of the next one. */
   if (ret == GST_FLOW_OK && n_frames > 0 && !priv->pending.empty ()) {
     priv->head_done += n_frames;
@@ -368,6 +389,11 @@ gst_vamp_dec_sink_event (GstAudioDecoder * dec, GstEvent * event)
   if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT) {
     const GstSegment *segment;
     gst_event_parse_segment (event, &segment);
+    if (segment->format == GST_FORMAT_TIME) {
+      GST_AUDIO_DECODER_STREAM_LOCK (dec);
+      gst_event_replace (&GST_VAMP_DEC (dec)->priv->segment, event);
+      GST_AUDIO_DECODER_STREAM_UNLOCK (dec);
+    }
     if (segment->format != GST_FORMAT_TIME) {
       GST_ELEMENT_ERROR (dec, STREAM, FORMAT, ("vampdec needs token frames in time, not a %s "
               "stream: read token files through vampparse (filesrc location=in.vtok ! vampparse ! "

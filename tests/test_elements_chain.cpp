@@ -4,8 +4,10 @@
 #include <gst/app/gstappsink.h>
 #include <gst/check/gstcheck.h>
 
-#include "testfiles.h"
 #include <gst/check/gstharness.h>
+
+#include "testfiles.h"
+#include "vamp/token_file.h"
 
 #include <string>
 #include <vector>
@@ -13,6 +15,7 @@
 namespace {
 
 using vamp::test::data;
+using vamp::test::scratch;
 
 
 std::string models() {
@@ -133,11 +136,82 @@ GST_START_TEST(test_stress_state_changes) {
 }
 GST_END_TEST;
 
+// Seek and state-change storms on the whole chain reading a token file, then a flushing seek to
+// frame F played to EOS: no error, no warning, and the audio starts at a frame boundary at most one
+// vampparse buffer (32 frames) before F (a seek without ACCURATE) and runs on without a gap or an
+// overlap to the file's end (issue 17: storms were only checked for "no error").
+GST_START_TEST(test_storms_then_continuous_output) {
+  const int64_t frames = 400, hop = 64, rate = 44100, F = 150;
+  vamp::TokenFile file;
+  file.format.rate = int(rate);
+  file.format.hop_length = int(hop);
+  file.format.codebooks = 14;
+  file.format.codebook_size = 1024;
+  file.frames = frames;
+  guint32 seed = 3;
+  for (int64_t i = 0; i < frames * 14; ++i) file.tokens.push_back(uint16_t(((seed = seed * 1664525u + 1013904223u) >> 8) % 1024));
+  const std::string path = scratch("storm.vtok");
+  vamp::write_token_file(path, file);
+  const std::string desc = "filesrc location=" + path + " ! vampparse ! vampmask periodic-prompt=7 ! vampsample" +
+                           models() + "device=cpu steps=2 window-frames=50 context-frames=20 seed=1 ! vampdec model=" +
+                           data("codec_a.pth") + " ! appsink name=sink sync=false";
+  GstElement* pipe = gst_parse_launch(desc.c_str(), nullptr);
+  ck_assert(pipe != nullptr);
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
+  auto frame_time = [&](int64_t f) { return GstClockTime(gst_util_uint64_scale(f * hop, GST_SECOND, rate)); };
+  auto settle = [&] { ck_assert_int_ne(gst_element_get_state(pipe, nullptr, nullptr, 30 * GST_SECOND), GST_STATE_CHANGE_FAILURE); };
+  ck_assert_int_ne(gst_element_set_state(pipe, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  settle();
+  for (int i = 0; i < 24; ++i) {
+    seed = seed * 1664525u + 1013904223u;
+    const int64_t to = int64_t(seed >> 8) % frames;
+    if (i % 8 == 7) {  // back to READY and up again: the stream starts over
+      gst_element_set_state(pipe, GST_STATE_READY);
+      gst_element_set_state(pipe, GST_STATE_PLAYING);
+    } else if (i % 4 == 3) {
+      gst_element_set_state(pipe, GST_STATE_PAUSED);
+      gst_element_set_state(pipe, GST_STATE_PLAYING);
+    } else {
+      gst_element_seek_simple(pipe, GST_FORMAT_TIME, GstSeekFlags(GST_SEEK_FLAG_FLUSH), frame_time(to));
+    }
+    settle();
+    g_usleep(5000 * (i % 3));
+  }
+  ck_assert(gst_element_seek_simple(pipe, GST_FORMAT_TIME, GstSeekFlags(GST_SEEK_FLAG_FLUSH), frame_time(F)));
+  GstClockTime next = GST_CLOCK_TIME_NONE;
+  int64_t start = -1;
+  guint64 samples = 0;
+  while (GstSample* sample = gst_app_sink_pull_sample(GST_APP_SINK(sink))) {
+    GstBuffer* b = gst_sample_get_buffer(sample);
+    const GstClockTime pts = GST_BUFFER_PTS(b);
+    if (start < 0) {
+      start = int64_t(gst_util_uint64_scale_round(pts, rate, hop * GST_SECOND));
+      ck_assert_msg(start <= F && F - start < 32, "the audio after the seek starts at frame %" G_GINT64_FORMAT, start);
+      next = frame_time(start);
+    }
+    ck_assert_msg(GST_CLOCK_TIME_IS_VALID(pts) && (pts > next ? pts - next : next - pts) <= GST_SECOND / rate,
+                  "buffer at %" GST_TIME_FORMAT ", expected %" GST_TIME_FORMAT, GST_TIME_ARGS(pts), GST_TIME_ARGS(next));
+    samples += gst_buffer_get_size(b) / sizeof(float);
+    next = pts + GST_BUFFER_DURATION(b);
+    gst_sample_unref(sample);
+  }
+  ck_assert_uint_eq(samples, guint64((frames - start) * hop));
+  GstBus* bus = gst_element_get_bus(pipe);
+  GstMessage* err = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  ck_assert_msg(err == nullptr, "an error on the bus");
+  gst_object_unref(bus);
+  gst_object_unref(sink);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(pipe);
+}
+GST_END_TEST;
+
 static Suite* chain_suite() {
   Suite* s = suite_create("chain");
   TCase* tc = tcase_create("chain");
   tcase_set_timeout(tc, 900);
   tcase_add_test(tc, test_every_preset_varies_the_input);
+  tcase_add_test(tc, test_storms_then_continuous_output);
   tcase_add_test(tc, test_stress_properties_while_sampling);
   tcase_add_test(tc, test_stress_state_changes);
   suite_add_tcase(s, tc);
