@@ -38,9 +38,7 @@ vamp_tokens_info_from_caps (VampTokensInfo * info, const GstCaps * caps)
       !gst_structure_get_int (s, "codebooks", &info->codebooks) ||
       !gst_structure_get_int (s, "codebook-size", &info->codebook_size))
     return FALSE;
-  /* The template's ranges: a token and MASK (= codebook-size) fit in 16 bits, K <= 64. */
-  if (info->rate <= 0 || info->hop_length <= 0 || info->codebooks <= 0 || info->codebooks > 64 ||
-      info->codebook_size <= 0 || info->codebook_size > 65535)
+  if (!vamp_tokens_info_to_format (info).valid ())
     return FALSE;
   info->has_mask = g_strcmp0 (mask, "plane") == 0;
   if (mask && !info->has_mask && g_strcmp0 (mask, "none"))

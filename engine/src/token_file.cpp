@@ -109,10 +109,7 @@ bool parse_token_caps(const std::string& caps, TokenFormat* format, std::string*
   if (!to_int(fields["rate"], &f.rate) || !to_int(fields["hop-length"], &f.hop_length) ||
       !to_int(fields["codebooks"], &f.codebooks) || !to_int(fields["codebook-size"], &f.codebook_size))
     return fail("rate, hop-length, codebooks and codebook-size must be integers");
-  // The template's ranges: a token and MASK (= codebook-size) fit in 16 bits, K <= 64.
-  if (f.rate <= 0 || f.hop_length <= 0 || f.codebooks <= 0 || f.codebooks > 64 || f.codebook_size <= 0 ||
-      f.codebook_size > 65535)
-    return fail("a field out of range");
+  if (!f.valid()) return fail("a field out of range");
   const auto mask = fields.find("mask");
   f.has_mask = mask != fields.end() && mask->second == "plane";
   if (mask != fields.end() && !f.has_mask && mask->second != "none") return fail("mask is neither none nor plane");

@@ -316,9 +316,17 @@ void Transformer::check_codes(const at::Tensor& codes) const {
                                 " = MASK)");
 }
 
-at::Tensor Transformer::bias_table(int64_t T) const {
+at::Tensor Transformer::bias_table(int64_t T, at::ScalarType dtype) const {
+  if (dtype != at::kFloat) {
+    const at::Tensor fp32 = bias_table(T);
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    auto it = bias_cache_.find({T, dtype});
+    if (it != bias_cache_.end()) return it->second;
+    if (bias_cache_.size() >= 16) bias_cache_.erase(bias_cache_.begin());
+    return bias_cache_.emplace(std::make_pair(T, dtype), fp32.to(dtype)).first->second;
+  }
   std::lock_guard<std::mutex> lock(cache_mutex_);
-  auto it = bias_cache_.find(T);
+  auto it = bias_cache_.find({T, dtype});
   if (it != bias_cache_.end()) return it->second;
   // bucket index for every (query i, key j): rel = j - i
   std::vector<int64_t> idx(size_t(T * T));
@@ -330,7 +338,7 @@ at::Tensor Transformer::bias_table(int64_t T) const {
   // [T*T, H] -> [H, T, T]
   at::Tensor table = rel_bias_weight_.index_select(0, buckets).t().reshape({cfg_.n_heads, T, T}).contiguous();
   if (bias_cache_.size() >= 16) bias_cache_.erase(bias_cache_.begin());  // bounded: lengths rarely vary
-  bias_cache_.emplace(T, table);
+  bias_cache_.emplace(std::make_pair(T, dtype), table);
   return table;
 }
 
@@ -434,7 +442,7 @@ at::Tensor Transformer::forward_lowp(const at::Tensor& in, Trace* tr) const {
   const int64_t B = in.size(0), T = in.size(2), D = cfg_.embedding_dim, Cp = n_predicted(), V = cfg_.vocab_size;
   at::Tensor x = embed(in, tr ? &tr->latents : nullptr);  // [B*T, D] fp32
   if (tr) tr->embedding_out = x.view({B, T, D}).permute({0, 2, 1}).contiguous();
-  const at::Tensor bias16 = bias_table(T).to(at::kBFloat16);
+  const at::Tensor bias16 = bias_table(T, at::kBFloat16);
   std::vector<at::Tensor> acts;
   for (const Layer& L : layers_) {
     at::Tensor y = rms_norm(x, L.norm_1);

@@ -16,14 +16,12 @@ at::Tensor load_codes(const std::string& path, at::Tensor* mask) {
   if (is_token_file(path)) {
     const TokenFile f = read_token_file(path);
     const int64_t k = f.format.codebooks;
-    at::Tensor t = at::empty({f.frames, k}, at::kLong);
-    for (int64_t i = 0; i < f.frames * k; ++i) t.data_ptr<int64_t>()[i] = f.tokens[size_t(i)];
+    const std::vector<int64_t> tokens(f.tokens.begin(), f.tokens.end());
     if (mask && f.format.has_mask) {
-      *mask = at::empty({f.frames, k}, at::kLong);
-      for (int64_t i = 0; i < f.frames * k; ++i) mask->data_ptr<int64_t>()[i] = f.mask[size_t(i)] ? 1 : 0;
-      *mask = mask->t().unsqueeze(0).contiguous();
+      const std::vector<int64_t> m(f.mask.begin(), f.mask.end());
+      *mask = at::tensor(m).ne(0).to(at::kLong).view({f.frames, k}).t().unsqueeze(0).contiguous();
     }
-    return t.t().unsqueeze(0).contiguous();  // [1, K, T]
+    return at::tensor(tokens).view({f.frames, k}).t().unsqueeze(0).contiguous();  // [1, K, T]
   }
   at::Tensor t = load_npy(path);
   if (at::isFloatingType(t.scalar_type()) || t.scalar_type() == at::kBool)

@@ -30,6 +30,11 @@ struct TokenFormat {
   std::string codec_id;   // "" when absent
   bool has_mask = false;  // mask=plane: K mask bytes per frame
   size_t frame_bytes() const { return size_t(codebooks) * (has_mask ? 3 : 2); }
+  // The caps template's ranges: positive rate and hop, K 1..64, a token and MASK in 16 bits.
+  bool valid() const {
+    return rate > 0 && hop_length > 0 && codebooks > 0 && codebooks <= 64 && codebook_size > 0 &&
+           codebook_size <= 65535;
+  }
 };
 
 // The caps string of a header, byte for byte what gst_caps_to_string writes for these caps.

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -125,7 +126,8 @@ class Transformer {
   at::Tensor embed(const at::Tensor& codes, at::Tensor* latents) const;  // -> [B*T, D]
   at::Tensor forward(const at::Tensor& codes, Trace* trace) const;       // -> [B, N, V]
   at::Tensor attention(const at::Tensor& qkv, const at::Tensor& bias, int64_t B, int64_t T) const;
-  at::Tensor bias_table(int64_t T) const;  // [H, T, T], cached
+  // [H, T, T] in `dtype` (bf16 for the low-precision attention), cached per (T, dtype).
+  at::Tensor bias_table(int64_t T, at::ScalarType dtype = at::kFloat) const;
 
   TransformerConfig cfg_;
   at::Device device_ = at::kCPU;
@@ -143,7 +145,7 @@ class Transformer {
   bool reduce_range_ = false;   // int8 on fbgemm: 7-bit activations, as torch's default qconfig
 
   mutable std::mutex cache_mutex_;
-  mutable std::map<int64_t, at::Tensor> bias_cache_;
+  mutable std::map<std::pair<int64_t, at::ScalarType>, at::Tensor> bias_cache_;
 };
 
 // A checkpoint with random weights in the released key layout (LoRA keys included, unmerged, with
