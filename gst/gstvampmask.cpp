@@ -26,6 +26,10 @@
  * 7. `n-conditioning-codebooks`: codebooks below it are always kept;
  *    `upper-codebook-mask`: codebooks from it on are always generated.
  *
+ * `combination=main` combines them as main's Interface.build_mask instead:
+ * the onset hints are added (AND), and the beat hints come after dropout and
+ * the codebook masks (the `compression` preset sets it).
+ *
  * `preset` loads the values of one of the app's presets into these
  * properties (set it first, then adjust); changing one of them afterwards
  * turns `preset` back to custom.
@@ -119,6 +123,7 @@ enum
   PROP_DROPOUT,
   PROP_N_CONDITIONING_CODEBOOKS,
   PROP_UPPER_CODEBOOK_MASK,
+  PROP_COMBINATION,
   PROP_SEED,
   PROP_BEATS_FILE,
   PROP_BEATS_AUDIO,
@@ -206,8 +211,8 @@ gst_vamp_mask_class_init (GstVampMaskClass * klass)
           "or the upstream duration, otherwise not applied)", 0, G_MAXUINT64, 0, CONTROLLABLE));
   g_object_class_install_property (gobject_class, PROP_ONSET_MASK_WIDTH,
       g_param_spec_int ("onset-mask-width", "Onset mask width",
-          "Keep hints only within this many frames of an onset (OR, as the ismir-2023 app; "
-          "needs audio; 0 = off)", 0, 4096, d.onset_mask_width, CONTROLLABLE));
+          "Keep hints only within this many frames of an onset (OR; combination=main adds hints "
+          "there instead; needs audio; 0 = off)", 0, 4096, d.onset_mask_width, CONTROLLABLE));
   g_object_class_install_property (gobject_class, PROP_BEAT_MASK_WIDTH,
       g_param_spec_uint64 ("beat-mask-width", "Beat mask width",
           "Keep the frames from each beat for this time, in ns (AND; needs beats-file, "
@@ -227,6 +232,11 @@ gst_vamp_mask_class_init (GstVampMaskClass * klass)
       g_param_spec_int ("upper-codebook-mask", "Upper codebook mask",
           "Always generate the codebooks from this one on (applied last; >= codebooks = off)",
           0, 64, (gint) d.upper_codebook_mask, CONTROLLABLE));
+  g_object_class_install_property (gobject_class, PROP_COMBINATION,
+      g_param_spec_enum ("combination", "Combination",
+          "How the parts combine: as the ismir-2023 app (the order above) or as main's "
+          "Interface.build_mask", GST_TYPE_VAMP_MASK_COMBINATION, (gint) d.reference,
+          CONTROLLABLE));
   g_object_class_install_property (gobject_class, PROP_SEED,
       g_param_spec_uint64 ("seed", "Seed",
           "Seed of the random parts (intensity, dropout, roll); the mask is a function of the "
@@ -260,6 +270,7 @@ gst_vamp_mask_class_init (GstVampMaskClass * klass)
 
   GST_DEBUG_CATEGORY_INIT (gst_vamp_mask_debug, "vampmask", 0, "VampNet masker");
   gst_type_mark_as_plugin_api (GST_TYPE_VAMP_MASK_PRESET, (GstPluginAPIFlags) 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_VAMP_MASK_COMBINATION, (GstPluginAPIFlags) 0);
 }
 
 static void
@@ -309,6 +320,7 @@ static const VampFieldProperty mask_fields[] = {
   VAMP_FIELD (PROP_DROPOUT, GstVampMask, settings.dropout),
   VAMP_FIELD (PROP_N_CONDITIONING_CODEBOOKS, GstVampMask, settings.n_conditioning_codebooks),
   VAMP_FIELD (PROP_UPPER_CODEBOOK_MASK, GstVampMask, settings.upper_codebook_mask),
+  VAMP_FIELD (PROP_COMBINATION, GstVampMask, settings.reference),
 };
 /* ... and those that do not change the mask's shape. */
 static const VampFieldProperty other_fields[] = {

@@ -39,5 +39,8 @@ typedef enum
 
 #define GST_TYPE_VAMP_MASK_PRESET (gst_vamp_mask_preset_get_type ())
 GType gst_vamp_mask_preset_get_type (void);
+/* vamp::MaskReference: which reference app's combination the parts follow. */
+#define GST_TYPE_VAMP_MASK_COMBINATION (gst_vamp_mask_combination_get_type ())
+GType gst_vamp_mask_combination_get_type (void);
 
 G_END_DECLS

@@ -4,6 +4,7 @@
 #include "gstvampmask.h"
 
 #include <cmath>
+#include <cstring>
 
 #define DEFAULT_DEVICE "auto"
 
@@ -52,6 +53,24 @@ gst_vamp_mask_preset_get_type (void)
   };
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstVampMaskPreset", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_vamp_mask_combination_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {(gint) vamp::MaskReference::Ismir2023, "As the ismir-2023 app: onset OR, beat hints before "
+          "dropout, dropout per token", "ismir-2023"},
+    {(gint) vamp::MaskReference::Main, "As main's Interface.build_mask and app: onset AND (adds "
+          "hints), beat hints after dropout and the codebook masks", "main"},
+    {0, NULL, NULL},
+  };
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstVampMaskCombination", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -170,6 +189,9 @@ vamp_field_property_set (gpointer instance, const VampFieldProperty * table, gsi
     case G_TYPE_BOOLEAN:
       u = (guint64) (i = g_value_get_boolean (value));
       break;
+    case G_TYPE_ENUM:
+      u = (guint64) (i = g_value_get_enum (value));
+      break;
     case G_TYPE_DOUBLE:
       d = g_value_get_double (value);
       break;
@@ -193,6 +215,11 @@ vamp_field_property_set (gpointer instance, const VampFieldProperty * table, gsi
     case VampStorage::Bool:
       *(bool *) field = i != 0;
       break;
+    case VampStorage::Enum:{
+      const gint e = (gint) i;
+      memcpy (field, &e, sizeof e);
+      break;
+    }
     case VampStorage::SecondsAsNs:
       *(double *) field = (double) u / GST_SECOND;
       break;
@@ -227,6 +254,12 @@ vamp_field_property_get (gconstpointer instance, const VampFieldProperty * table
     case VampStorage::Bool:
       u = i = *(const bool *) field ? 1 : 0;
       break;
+    case VampStorage::Enum:{
+      gint e;
+      memcpy (&e, field, sizeof e);
+      u = (guint64) (i = e);
+      break;
+    }
     case VampStorage::SecondsAsNs:
       i = (gint64) (u = (guint64) llround (*(const double *) field * GST_SECOND));
       break;
@@ -243,6 +276,9 @@ vamp_field_property_get (gconstpointer instance, const VampFieldProperty * table
       return TRUE;
     case G_TYPE_BOOLEAN:
       g_value_set_boolean (value, i != 0);
+      return TRUE;
+    case G_TYPE_ENUM:
+      g_value_set_enum (value, (gint) i);
       return TRUE;
     case G_TYPE_DOUBLE:
       g_value_set_double (value, d);

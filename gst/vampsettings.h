@@ -33,9 +33,14 @@ struct VampEngineSettings
 
 /* Properties kept in plain fields of an element's instance (GObject property tables, as
  * audioresample and level declare theirs). The field's C++ type (int, int64_t, uint64_t, double,
- * bool; gboolean is an int) is recorded by VAMP_FIELD and converted from and to the property's. */
-enum class VampStorage { Int, Int64, UInt64, Double, Bool, SecondsAsNs };
-template <typename T> constexpr VampStorage vamp_storage ();
+ * bool, an int-sized enum for a GEnum property; gboolean is an int) is recorded by VAMP_FIELD and
+ * converted from and to the property's. */
+enum class VampStorage { Int, Int64, UInt64, Double, Bool, Enum, SecondsAsNs };
+template <typename T> constexpr VampStorage vamp_storage ()
+{
+  static_assert (std::is_enum_v<T> && sizeof (T) == sizeof (gint), "no VampStorage for this type");
+  return VampStorage::Enum;
+}
 template <> constexpr VampStorage vamp_storage<int> () { return VampStorage::Int; }
 template <> constexpr VampStorage vamp_storage<int64_t> () { return VampStorage::Int64; }
 template <> constexpr VampStorage vamp_storage<uint64_t> () { return VampStorage::UInt64; }

@@ -74,19 +74,19 @@ START_TEST(test_beat_mask_on_clicks) {
   const double seconds = 10.0;
   const auto r = test::click_track(120, seconds, kSr);
   auto bt = track(r.audio, {1000, 333});
-  const int64_t T = mask::seconds_to_frames(seconds, kSr, kHop);
+  const int64_t T = seconds_to_frames(seconds, kSr, kHop);
   mask::BeatMaskOptions o;
-  o.after_frames = mask::seconds_to_frames(0.05, kSr, kHop);
+  o.after_frames = seconds_to_frames(0.05, kSr, kHop);
   at::Generator gen = mask::make_generator(0);
-  const at::Tensor m = mask::beat_mask(mask::seconds_to_frames(bt->beats(), kSr, kHop),
-                                       mask::seconds_to_frames(bt->downbeats(), kSr, kHop), T, 14, o,
+  const at::Tensor m = mask::beat_mask(seconds_to_frames(bt->beats(), kSr, kHop),
+                                       seconds_to_frames(bt->downbeats(), kSr, kHop), T, 14, o,
                                        gen);
   ck_assert(m.sizes() == at::IntArrayRef({1, 14, T}));
   auto row = m[0][0];
   int checked = 0;
   for (double t : r.beats) {
     if (t < 3.0 || t > seconds - 0.5) continue;
-    const int64_t c = mask::seconds_to_frames(t, kSr, kHop);
+    const int64_t c = seconds_to_frames(t, kSr, kHop);
     bool kept = false;
     for (int64_t f = std::max<int64_t>(0, c - 1); f <= std::min(T - 1, c + 1); ++f)
       kept = kept || row[f].item<int64_t>() == 0;

@@ -1,5 +1,6 @@
 // vampmask as users run it: caps, framing, buffer-size independence, seeds, flush, presets, bus
 // messages, live property changes, beats files; and `vamp-cli mask` on a .npy of codes.
+#include "vamp/mask_settings.h"
 #include "vamp/npy.h"
 
 #include <gst/check/gstcheck.h>
@@ -248,13 +249,18 @@ GST_START_TEST(test_mask_compression_keeps_codebook_0_and_posts_message) {
 
   // The preset reads back; a property set afterwards turns it into custom.
   GstElement* e = gst_harness_find_element(h, "vampmask");
-  gint preset = -1, upper = -1;
-  g_object_get(e, "preset", &preset, "upper-codebook-mask", &upper, nullptr);
+  gint preset = -1, upper = -1, combination = -1;
+  g_object_get(e, "preset", &preset, "upper-codebook-mask", &upper, "combination", &combination,
+               nullptr);
   ck_assert_int_ne(preset, 0);
   ck_assert_int_eq(upper, 1);
+  ck_assert_int_eq(combination, int(vamp::MaskReference::Main));  // main's compression prompt
   g_object_set(e, "periodic-width", 1, nullptr);
   g_object_get(e, "preset", &preset, nullptr);
   ck_assert_int_eq(preset, 0);
+  g_object_set(e, "preset", 3 /* moderate-periodic */, nullptr);
+  g_object_get(e, "combination", &combination, nullptr);
+  ck_assert_int_eq(combination, int(vamp::MaskReference::Ismir2023));
   gst_object_unref(e);
   gst_element_set_bus(h->element, nullptr);
   gst_object_unref(bus);

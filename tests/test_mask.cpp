@@ -2,6 +2,7 @@
 // the streaming periodic mask, beat/onset masks, the app's combination and presets.
 #include "vamp/checkpoint.h"
 #include "vamp/mask.h"
+#include "vamp/stream_masker.h"
 #include "testutil.h"
 
 #include <map>
@@ -126,17 +127,17 @@ START_TEST(test_build_mask_golden) {
   const std::vector<int64_t> shape{1, zshape()[1], zshape()[2]};
   {
     at::Generator gen = mask::make_generator(21);
-    mask::MaskParams p;  // main's defaults are the app defaults
+    const MaskSettings p = mask_preset("default");  // main's defaults are the app defaults
     VAMP_ASSERT_EQUAL(mask::build_mask(shape, p, gen), G("build_mask_app_default"));
   }
   {
     at::Generator gen = mask::make_generator(21);
-    mask::MaskParams p;
+    MaskSettings p = mask_preset("default");
     p.rand_mask_intensity = 0.8;
-    p.prefix_frames = mask::seconds_to_frames(0.1, 44100, 768);
-    p.suffix_frames = mask::seconds_to_frames(0.05, 44100, 768);
-    ck_assert_int_eq(p.prefix_frames, 6);
-    ck_assert_int_eq(p.suffix_frames, 3);
+    p.prefix_s = 0.1;
+    p.suffix_s = 0.05;
+    ck_assert_int_eq(seconds_to_frames(p.prefix_s, 44100, 768), 6);
+    ck_assert_int_eq(seconds_to_frames(p.suffix_s, 44100, 768), 3);
     p.periodic_prompt = 5;
     p.periodic_width = 3;
     p.dropout = 0.2;
@@ -242,11 +243,11 @@ START_TEST(test_onset_mask) {
   VAMP_ASSERT_EQUAL(mask::onset_mask({1}, shape, 2), mask::full_mask(shape));
   // No onsets: main -> ones, ismir -> zeros; both leave the app's combination unchanged.
   VAMP_ASSERT_EQUAL(mask::onset_mask({}, shape, 2), mask::full_mask(shape));
-  VAMP_ASSERT_EQUAL(mask::onset_mask({}, shape, 2, mask::Reference::Ismir2023), mask::empty_mask(shape));
+  VAMP_ASSERT_EQUAL(mask::onset_mask({}, shape, 2, MaskReference::Ismir2023), mask::empty_mask(shape));
   // ismir clamps the index into the sequence first.
   want = at::ones({20}, at::kLong);
   for (int64_t t : {17, 18, 19}) want[t] = 0;
-  VAMP_ASSERT_EQUAL(mask::onset_mask({40}, shape, 2, mask::Reference::Ismir2023)[0][0], want);
+  VAMP_ASSERT_EQUAL(mask::onset_mask({40}, shape, 2, MaskReference::Ismir2023)[0][0], want);
 }
 END_TEST
 
@@ -257,10 +258,10 @@ START_TEST(test_build_mask_hints) {
   ctx.beats = {10, 40, 70};
   ctx.downbeats = {10, 70};
   // Main: onset hints are added to the periodic ones; beat hints after the codebook masks.
-  mask::MaskParams p;
+  MaskSettings p = mask_preset("default");
   p.periodic_prompt = 0;
   p.onset_mask_width = 2;
-  p.beat_mask_width_ms = 50;  // s2t(0.05) = 3 frames
+  p.beat_mask_width_s = 0.05;  // s2t(0.05) = 3 frames
   at::Generator gen = mask::make_generator(1);
   at::Tensor m = mask::build_mask(shape, p, gen, ctx);
   at::Tensor want = at::ones({100}, at::kLong);
@@ -268,7 +269,7 @@ START_TEST(test_build_mask_hints) {
   VAMP_ASSERT_EQUAL(m[0][0], want);
   VAMP_ASSERT_EQUAL(m[0][3], at::ones({100}, at::kLong));  // upper_codebook_mask 3
   // Ismir: the onset mask restricts the periodic hints to the onsets' neighbourhood.
-  p = mask::preset("strong-periodic");  // period 17, onset width 5
+  p = mask_preset("strong-periodic");  // period 17, onset width 5
   p.random_roll = false;
   gen = mask::make_generator(1);
   m = mask::build_mask(shape, p, gen, ctx);
@@ -280,26 +281,75 @@ START_TEST(test_build_mask_hints) {
 }
 END_TEST
 
+// StreamMasker combines the parts as build_mask does for either reference (no random parts, width
+// 1, hints away from the edges: where the whole-clip and streaming forms agree), in buffers of any
+// size.
+START_TEST(test_stream_masker_combinations) {
+  const int64_t K = 14, T = 100;
+  const std::vector<double> beats_s{0.2, 0.7, 1.2}, downbeats_s{0.2, 1.2}, onsets_s{0.35, 0.9};
+  mask::MaskContext ctx;
+  ctx.beats = seconds_to_frames(beats_s, ctx.sample_rate, ctx.hop);
+  ctx.downbeats = seconds_to_frames(downbeats_s, ctx.sample_rate, ctx.hop);
+  ctx.onsets = seconds_to_frames(onsets_s, ctx.sample_rate, ctx.hop);
+  for (MaskReference ref : {MaskReference::Ismir2023, MaskReference::Main}) {
+    MaskSettings s = mask_preset("strong-periodic");
+    s.random_roll = false;
+    s.onset_mask_width = 2;
+    s.beat_mask_width_s = 0.05;
+    s.reference = ref;
+    at::Generator gen = mask::make_generator(0);
+    const at::Tensor want = mask::build_mask({1, K, T}, s, gen, ctx)[0].t().contiguous();
+
+    StreamMasker masker(int(K), ctx.sample_rate, ctx.hop, s);
+    masker.set_beats(beats_s, downbeats_s, onsets_s);
+    std::vector<uint8_t> got, part;
+    for (int64_t at = 0, n = 37; at < T; at += n, n = 29) {
+      masker.mask(at, size_t(std::min(n, T - at)), part);
+      got.insert(got.end(), part.begin(), part.end());
+    }
+    VAMP_ASSERT_EQUAL(at::tensor(std::vector<int64_t>(got.begin(), got.end())).view({T, K}), want);
+  }
+  // The two orders differ: main adds hints at the onsets, ismir-2023 keeps hints only there.
+  MaskSettings s = mask_preset("strong-periodic");
+  s.random_roll = false;
+  std::vector<uint8_t> ismir, main;
+  StreamMasker masker(int(K), ctx.sample_rate, ctx.hop, s);
+  masker.set_beats({}, {}, onsets_s);
+  masker.mask(0, size_t(T), ismir);
+  s.reference = MaskReference::Main;
+  masker.set(s);
+  masker.mask(0, size_t(T), main);
+  ck_assert_int_eq(ctx.onsets[0], 21);
+  ck_assert_int_eq(ctx.onsets[1], 52);
+  ck_assert_int_eq(ismir[size_t(21 * K)], 1);  // an onset: hint added by main only
+  ck_assert_int_eq(main[size_t(21 * K)], 0);
+  ck_assert_int_eq(ismir[size_t(51 * K)], 0);  // a periodic hint near an onset: kept by both
+  ck_assert_int_eq(main[size_t(51 * K)], 0);
+  ck_assert_int_eq(ismir[size_t(34 * K)], 1);  // one far from the onsets: kept by main only
+  ck_assert_int_eq(main[size_t(34 * K)], 0);
+}
+END_TEST
+
 START_TEST(test_presets) {
-  for (const auto& name : mask::preset_names()) (void)mask::preset(name);
-  ck_assert_int_eq(mask::preset("very strong periodic variation").periodic_prompt, 21);
-  ck_assert(mask::preset("beat-driven-downbeats-strong").downbeats_only);
-  ck_assert(mask::preset("beat-driven-downbeats-strong").beat_mask_width_ms == 20);
+  for (const auto& name : mask_preset_names()) (void)mask_preset(name);
+  ck_assert_int_eq(mask_preset("very strong periodic variation").periodic_prompt, 21);
+  ck_assert(mask_preset("beat-driven-downbeats-strong").downbeats_only);
+  ck_assert(mask_preset("beat-driven-downbeats-strong").beat_mask_width_s == 0.02);
   bool threw = false;
   try {
-    mask::preset("nope");
+    mask_preset("nope");
   } catch (const std::invalid_argument&) {
     threw = true;
   }
   ck_assert(threw);
   // Compression: codebook 0 kept everywhere, every other codebook generated.
   at::Generator gen = mask::make_generator(3);
-  at::Tensor m = mask::build_mask({1, 14, 30}, mask::preset("compression"), gen);
+  at::Tensor m = mask::build_mask({1, 14, 30}, mask_preset("compression"), gen);
   VAMP_ASSERT_EQUAL(m[0][0], at::zeros({30}, at::kLong));
   VAMP_ASSERT_EQUAL(m[0].narrow(0, 1, 13), at::ones({13, 30}, at::kLong));
   // Unconditional: everything generated.
   gen = mask::make_generator(3);
-  VAMP_ASSERT_EQUAL(mask::build_mask({1, 14, 30}, mask::preset("unconditional"), gen),
+  VAMP_ASSERT_EQUAL(mask::build_mask({1, 14, 30}, mask_preset("unconditional"), gen),
                     mask::full_mask({1, 14, 30}));
 }
 END_TEST
@@ -341,6 +391,7 @@ static Suite* mask_suite() {
   tcase_add_test(ours, test_beat_mask);
   tcase_add_test(ours, test_onset_mask);
   tcase_add_test(ours, test_build_mask_hints);
+  tcase_add_test(ours, test_stream_masker_combinations);
   tcase_add_test(ours, test_presets);
   tcase_add_test(ours, test_invalid_arguments);
   suite_add_tcase(s, ours);

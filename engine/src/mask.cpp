@@ -49,19 +49,6 @@ int64_t floor_mod(int64_t a, int64_t m) {
 
 }  // namespace
 
-int64_t seconds_to_frames(double seconds, int sample_rate, int hop) {
-  if (hop <= 0 || sample_rate <= 0) throw std::invalid_argument("sample rate and hop must be > 0");
-  return static_cast<int64_t>(std::ceil(seconds * sample_rate / hop));
-}
-
-std::vector<int64_t> seconds_to_frames(const std::vector<double>& seconds, int sample_rate,
-                                       int hop) {
-  std::vector<int64_t> out;
-  out.reserve(seconds.size());
-  for (double s : seconds) out.push_back(seconds_to_frames(s, sample_rate, hop));
-  return out;
-}
-
 at::Generator make_generator(uint64_t seed) {
   return at::make_generator<at::CPUGeneratorImpl>(seed);
 }
@@ -258,24 +245,25 @@ at::Tensor beat_mask(const std::vector<int64_t>& beats, const std::vector<int64_
 }
 
 at::Tensor onset_mask(const std::vector<int64_t>& onsets, at::IntArrayRef shape, int64_t width,
-                      Reference ref) {
+                      MaskReference ref) {
   Dims d = dims_of(shape);
-  if (ref == Reference::Ismir2023 && onsets.empty()) return empty_mask(shape);
+  if (ref == MaskReference::Ismir2023 && onsets.empty()) return empty_mask(shape);
   at::Tensor m = full_mask(shape);
   for (int64_t idx : onsets) {
-    if (ref == Reference::Ismir2023) idx = std::clamp<int64_t>(idx, 0, std::max<int64_t>(0, d.t - 1));
+    if (ref == MaskReference::Ismir2023) idx = std::clamp<int64_t>(idx, 0, std::max<int64_t>(0, d.t - 1));
     auto [a, b] = py_slice(idx - width, idx + width, d.t);
     if (b > a) m.narrow(2, a, b - a).zero_();
   }
   return m;
 }
 
-at::Tensor build_mask(at::IntArrayRef shape, const MaskParams& p, at::Generator& gen,
+at::Tensor build_mask(at::IntArrayRef shape, const MaskSettings& p, at::Generator& gen,
                       const MaskContext& ctx) {
   Dims d = dims_of(shape);
-  const bool ismir = p.reference == Reference::Ismir2023;
+  const bool ismir = p.reference == MaskReference::Ismir2023;
   at::Tensor m = linear_random(shape, p.rand_mask_intensity, gen);
-  m = mask_and(m, inpaint(shape, p.prefix_frames, p.suffix_frames));
+  m = mask_and(m, inpaint(shape, seconds_to_frames(p.prefix_s, ctx.sample_rate, ctx.hop),
+                          seconds_to_frames(p.suffix_s, ctx.sample_rate, ctx.hop)));
   m = mask_and(m, periodic_mask(shape, p.periodic_prompt, p.periodic_width, p.random_roll, gen));
   if (p.onset_mask_width > 0) {
     at::Tensor om = onset_mask(ctx.onsets, shape, p.onset_mask_width, p.reference);
@@ -284,75 +272,19 @@ at::Tensor build_mask(at::IntArrayRef shape, const MaskParams& p, at::Generator&
   auto beat = [&]() {
     BeatMaskOptions bo;
     bo.before_frames = seconds_to_frames(0.0, ctx.sample_rate, ctx.hop);
-    bo.after_frames = seconds_to_frames(p.beat_mask_width_ms / 1000., ctx.sample_rate, ctx.hop);
+    bo.after_frames = seconds_to_frames(p.beat_mask_width_s, ctx.sample_rate, ctx.hop);
     bo.upbeats = !p.downbeats_only;
     return beat_mask(ctx.beats, ctx.downbeats, d.t, d.k, bo, gen).expand({d.b, d.k, d.t});
   };
-  if (ismir && p.beat_mask_width_ms > 0) m = mask_and(m, beat());
+  if (ismir && p.beat_mask_width_s > 0) m = mask_and(m, beat());
   m = ismir ? dropout_ismir(m, p.dropout, gen) : dropout(m, p.dropout, gen);
   m = codebook_unmask(m, p.n_conditioning_codebooks);
   m = codebook_mask(m, p.upper_codebook_mask);
-  if (!ismir && p.beat_mask_width_ms > 0) {
+  if (!ismir && p.beat_mask_width_s > 0) {
     m = mask_and(m, beat());
     m = codebook_mask(m, p.upper_codebook_mask);
   }
   return m.contiguous();
-}
-
-namespace {
-
-struct Preset {
-  const char* alias;
-  const char* name;
-  int64_t periodic_prompt, onset_mask_width;
-  double beat_mask_width_ms;
-  bool downbeats_only;
-};
-
-// ismir-2023 app.py L337-386.
-const Preset kIsmirPresets[] = {
-    {"unconditional", "unconditional", 0, 0, 0, false},
-    {"slight-periodic", "slight periodic variation", 5, 5, 0, false},
-    {"moderate-periodic", "moderate periodic variation", 13, 5, 0, false},
-    {"strong-periodic", "strong periodic variation", 17, 5, 0, false},
-    {"very-strong-periodic", "very strong periodic variation", 21, 5, 0, false},
-    {"beat-driven", "beat-driven variation", 0, 0, 50, false},
-    {"beat-driven-downbeats", "beat-driven variation (downbeats only)", 0, 0, 50, true},
-    {"beat-driven-downbeats-strong", "beat-driven variation (downbeats only, strong)", 0, 0, 20,
-     true},
-};
-
-}  // namespace
-
-MaskParams preset(const std::string& name) {
-  if (name == "default") return MaskParams{};
-  if (name == "compression") {
-    // main's "compression prompt": every frame of codebook 0 kept, all the others generated.
-    MaskParams p;
-    p.periodic_prompt = 1;
-    p.random_roll = false;
-    p.upper_codebook_mask = 1;
-    return p;
-  }
-  for (const auto& pr : kIsmirPresets) {
-    if (name != pr.alias && name != pr.name) continue;
-    MaskParams p;  // the ismir-2023 app's other UI defaults
-    p.reference = Reference::Ismir2023;
-    p.upper_codebook_mask = 9;
-    p.periodic_prompt = pr.periodic_prompt;
-    p.onset_mask_width = pr.onset_mask_width;
-    p.beat_mask_width_ms = pr.beat_mask_width_ms;
-    p.downbeats_only = pr.downbeats_only;
-    return p;
-  }
-  throw std::invalid_argument("unknown mask preset '" + name + "'");
-}
-
-std::vector<std::string> preset_names() {
-  std::vector<std::string> names{"default"};
-  for (const auto& pr : kIsmirPresets) names.push_back(pr.alias);
-  names.push_back("compression");
-  return names;
 }
 
 }  // namespace vamp::mask

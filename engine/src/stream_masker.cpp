@@ -47,24 +47,6 @@ void keep_frames(at::Tensor& m, int64_t offset, int64_t a, int64_t b) {
 
 }  // namespace
 
-MaskSettings mask_preset(const std::string& name) {
-  const mask::MaskParams p = mask::preset(name);
-  MaskSettings s;
-  s.rand_mask_intensity = p.rand_mask_intensity;
-  s.prefix_s = 0.0;
-  s.suffix_s = 0.0;
-  s.periodic_prompt = p.periodic_prompt;
-  s.periodic_width = p.periodic_width;
-  s.random_roll = p.random_roll;
-  s.onset_mask_width = p.onset_mask_width;
-  s.beat_mask_width_s = p.beat_mask_width_ms / 1000.0;
-  s.downbeats_only = p.downbeats_only;
-  s.dropout = p.dropout;
-  s.n_conditioning_codebooks = p.n_conditioning_codebooks;
-  s.upper_codebook_mask = p.upper_codebook_mask;
-  return s;
-}
-
 void read_beats_file(const std::string& path, std::vector<double>& beats,
                      std::vector<double>& downbeats) {
   std::ifstream in(path);
@@ -124,29 +106,33 @@ void StreamMasker::mask(int64_t offset, size_t n_frames, std::vector<uint8_t>& o
         a[0][k][t] = uniform(s.seed, kSaltRandom, offset + t, k) < s.rand_mask_intensity ? 1 : 0;
   }
   // AND inpaint(prefix, suffix): keep the first / last frames of the stream.
-  if (s.prefix_s > 0) keep_frames(m, offset, INT64_MIN / 2, mask::seconds_to_frames(s.prefix_s, rate_, hop_));
+  if (s.prefix_s > 0) keep_frames(m, offset, INT64_MIN / 2, seconds_to_frames(s.prefix_s, rate_, hop_));
   if (s.suffix_s > 0 && end_frame >= 0)
-    keep_frames(m, offset, end_frame - mask::seconds_to_frames(s.suffix_s, rate_, hop_), INT64_MAX / 2);
+    keep_frames(m, offset, end_frame - seconds_to_frames(s.suffix_s, rate_, hop_), INT64_MAX / 2);
   // AND periodic(prompt, width, roll): the phase comes from the absolute frame index.
   if (s.periodic_prompt > 0) {
     const int64_t roll = s.random_roll ? int64_t(mix(s.seed ^ kSaltRoll) % uint64_t(s.periodic_prompt)) : 0;
     m = mask::mask_and(m, mask::periodic_mask_at(shape, s.periodic_prompt, s.periodic_width, offset - roll));
   }
-  // OR onset(width): hints survive only within width frames of an onset (ismir-2023). No onsets
-  // known -> unchanged, as the reference's empty onset mask leaves the OR unchanged.
+  const bool ismir = s.reference == MaskReference::Ismir2023;
+  // onset(width): ismir-2023 ORs it (hints survive only within width frames of an onset), main
+  // ANDs it (hints added there). No onsets known -> unchanged, as in both references.
   if (s.onset_mask_width > 0 && !onsets_.empty()) {
     at::Tensor om = mask::full_mask(shape);
     for (int64_t idx : onsets_) keep_frames(om, offset, idx - s.onset_mask_width, idx + s.onset_mask_width);
-    m = mask::mask_or(m, om);
+    m = ismir ? mask::mask_or(m, om) : mask::mask_and(m, om);
   }
-  // AND beat(width): keep s2t(width) frames from each beat (before = 0 as in the app).
-  if (s.beat_mask_width_s > 0 && have_beats_) {
-    const int64_t after = mask::seconds_to_frames(s.beat_mask_width_s, rate_, hop_);
+  // AND beat(width): keep s2t(width) frames from each beat (before = 0 as in the apps); main adds
+  // these hints after dropout and the codebook masks.
+  auto add_beat_hints = [&] {
+    if (!(s.beat_mask_width_s > 0 && have_beats_)) return;
+    const int64_t after = seconds_to_frames(s.beat_mask_width_s, rate_, hop_);
     at::Tensor bm = mask::full_mask(shape);
     for (int64_t b : s.downbeats_only ? downbeats_ : beats_) keep_frames(bm, offset, b, b + after);
     m = mask::mask_and(m, bm);
-  }
-  // dropout (ismir-2023): each kept token is generated instead with probability p.
+  };
+  if (ismir) add_beat_hints();
+  // dropout: each kept token is generated instead with probability p.
   if (s.dropout > 0) {
     auto a = m.accessor<int64_t, 3>();
     for (int64_t k = 0; k < k_; ++k)
@@ -154,7 +140,12 @@ void StreamMasker::mask(int64_t offset, size_t n_frames, std::vector<uint8_t>& o
         if (a[0][k][t] == 0 && uniform(s.seed, kSaltDropout, offset + t, k) < s.dropout) a[0][k][t] = 1;
   }
   m = mask::codebook_unmask(m, s.n_conditioning_codebooks);
-  m = mask::codebook_mask(m, s.upper_codebook_mask).contiguous();
+  m = mask::codebook_mask(m, s.upper_codebook_mask);
+  if (!ismir) {
+    add_beat_hints();
+    m = mask::codebook_mask(m, s.upper_codebook_mask);
+  }
+  m = m.contiguous();
 
   auto a = m.accessor<int64_t, 3>();
   for (int64_t t = 0; t < n; ++t)
@@ -164,14 +155,14 @@ void StreamMasker::mask(int64_t offset, size_t n_frames, std::vector<uint8_t>& o
 void StreamMasker::set_beats(const std::vector<double>& beats, const std::vector<double>& downbeats,
                              const std::vector<double>& onsets) {
   set_beat_frames(beats, downbeats);
-  onsets_ = mask::seconds_to_frames(onsets, rate_, hop_);
+  onsets_ = seconds_to_frames(onsets, rate_, hop_);
   std::sort(onsets_.begin(), onsets_.end());
   save_sources();
 }
 
 void StreamMasker::set_beat_frames(const std::vector<double>& beats, const std::vector<double>& downbeats) {
-  beats_ = mask::seconds_to_frames(beats, rate_, hop_);
-  downbeats_ = mask::seconds_to_frames(downbeats, rate_, hop_);
+  beats_ = seconds_to_frames(beats, rate_, hop_);
+  downbeats_ = seconds_to_frames(downbeats, rate_, hop_);
   for (int64_t d : downbeats_) beats_.push_back(d);  // downbeats are beats too
   std::sort(beats_.begin(), beats_.end());
   beats_.erase(std::unique(beats_.begin(), beats_.end()), beats_.end());
@@ -198,7 +189,7 @@ void StreamMasker::push_audio(const float* samples, size_t n) {
 
 void StreamMasker::refresh_from_tracker() {
   set_beat_frames(tracker_->beats(), tracker_->downbeats());
-  onsets_ = mask::seconds_to_frames(tracker_->onsets(), rate_, hop_);
+  onsets_ = seconds_to_frames(tracker_->onsets(), rate_, hop_);
 }
 
 double StreamMasker::audio_seconds() const { return tracker_ ? tracker_->pushed_s() : 0.0; }

@@ -14,7 +14,7 @@ namespace {
 const char* kMaskUsage =
     "vamp-cli mask --codes Z.npy --out M.npy [--seed N] [--preset NAME] [--audio A.wav]\n"
     "      [--periodic-prompt N] [--periodic-width N] [--random-roll | --no-random-roll]\n"
-    "      [--prefix-frames N] [--suffix-frames N] [--rand-mask-intensity X]\n"
+    "      [--prefix-s X] [--suffix-s X] [--rand-mask-intensity X]\n"
     "      [--onset-mask-width N] [--beat-mask-width-ms X] [--downbeats-only] [--dropout X]\n"
     "      [--n-conditioning-codebooks N] [--upper-codebook-mask N] [--reference main|ismir2023]\n"
     "      [--sample-rate N] [--hop N]\n"
@@ -34,7 +34,7 @@ bool flag(const Args& a, const std::string& name) {
 const std::vector<std::string>& mask_option_names() {
   static const std::vector<std::string> names{
       "seed", "preset", "periodic-prompt", "periodic-width", "random-roll", "no-random-roll",
-      "prefix-frames", "suffix-frames", "rand-mask-intensity", "onset-mask-width",
+      "prefix-s", "suffix-s", "rand-mask-intensity", "onset-mask-width",
       "beat-mask-width-ms", "downbeats-only", "dropout", "n-conditioning-codebooks",
       "upper-codebook-mask", "reference"};
   return names;
@@ -42,13 +42,13 @@ const std::vector<std::string>& mask_option_names() {
 
 at::Tensor mask_from_args(const Args& a, at::IntArrayRef shape, int sample_rate, int hop,
                           const std::string& audio_path) {
-  mask::MaskParams p;
+  MaskSettings p = mask_preset("default");
   if (a.has("preset")) {
     try {
-      p = mask::preset(a.str("preset"));
+      p = mask_preset(a.str("preset"));
     } catch (const std::invalid_argument& e) {
       std::string names;
-      for (const auto& n : mask::preset_names()) names += " " + n;
+      for (const auto& n : mask_preset_names()) names += " " + n;
       throw Usage(std::string(e.what()) + "; presets:" + names);
     }
   }
@@ -56,23 +56,23 @@ at::Tensor mask_from_args(const Args& a, at::IntArrayRef shape, int sample_rate,
   p.periodic_width = a.integer("periodic-width", p.periodic_width);
   if (a.has("random-roll")) p.random_roll = flag(a, "random-roll");
   if (flag(a, "no-random-roll")) p.random_roll = false;
-  p.prefix_frames = a.integer("prefix-frames", p.prefix_frames);
-  p.suffix_frames = a.integer("suffix-frames", p.suffix_frames);
+  p.prefix_s = a.number("prefix-s", p.prefix_s);
+  p.suffix_s = a.number("suffix-s", p.suffix_s);
   p.rand_mask_intensity = a.number("rand-mask-intensity", p.rand_mask_intensity);
   p.onset_mask_width = a.integer("onset-mask-width", p.onset_mask_width);
-  p.beat_mask_width_ms = a.number("beat-mask-width-ms", p.beat_mask_width_ms);
+  if (a.has("beat-mask-width-ms")) p.beat_mask_width_s = a.number("beat-mask-width-ms", 0) / 1000.;
   if (a.has("downbeats-only")) p.downbeats_only = flag(a, "downbeats-only");
   p.dropout = a.number("dropout", p.dropout);
   p.n_conditioning_codebooks = a.integer("n-conditioning-codebooks", p.n_conditioning_codebooks);
   p.upper_codebook_mask = a.integer("upper-codebook-mask", p.upper_codebook_mask);
   if (a.has("reference")) {
     const std::string r = a.str("reference");
-    if (r == "main") p.reference = mask::Reference::Main;
-    else if (r == "ismir2023" || r == "ismir-2023") p.reference = mask::Reference::Ismir2023;
+    if (r == "main") p.reference = MaskReference::Main;
+    else if (r == "ismir2023" || r == "ismir-2023") p.reference = MaskReference::Ismir2023;
     else throw Usage("--reference expects main or ismir2023, got '" + r + "'");
   }
-  if (p.periodic_prompt < 0 || p.periodic_width < 0 || p.prefix_frames < 0 ||
-      p.suffix_frames < 0 || p.onset_mask_width < 0 || p.beat_mask_width_ms < 0 ||
+  if (p.periodic_prompt < 0 || p.periodic_width < 0 || !(p.prefix_s >= 0) ||
+      !(p.suffix_s >= 0) || p.onset_mask_width < 0 || !(p.beat_mask_width_s >= 0) ||
       p.n_conditioning_codebooks < 0 || p.upper_codebook_mask < 0)
     throw Usage("mask options must not be negative");
   if (!(p.rand_mask_intensity >= 0 && p.rand_mask_intensity <= 1))
@@ -83,15 +83,15 @@ at::Tensor mask_from_args(const Args& a, at::IntArrayRef shape, int sample_rate,
   ctx.sample_rate = sample_rate;
   ctx.hop = hop;
   if (ctx.sample_rate <= 0 || ctx.hop <= 0) throw Usage("--sample-rate and --hop must be > 0");
-  if (p.onset_mask_width > 0 || p.beat_mask_width_ms > 0) {
+  if (p.onset_mask_width > 0 || p.beat_mask_width_s > 0) {
     if (audio_path.empty()) throw Usage("onset and beat masks need the audio (--audio A.wav)");
     Audio audio = load_wav(audio_path);
     at::Tensor mono = audio.samples.mean(0).contiguous();
     auto tracker = make_aubio_beat_tracker(audio.sample_rate);
     tracker->push(mono.data_ptr<float>(), size_t(mono.numel()));
-    ctx.onsets = mask::seconds_to_frames(tracker->onsets(), ctx.sample_rate, ctx.hop);
-    ctx.beats = mask::seconds_to_frames(tracker->beats(), ctx.sample_rate, ctx.hop);
-    ctx.downbeats = mask::seconds_to_frames(tracker->downbeats(), ctx.sample_rate, ctx.hop);
+    ctx.onsets = seconds_to_frames(tracker->onsets(), ctx.sample_rate, ctx.hop);
+    ctx.beats = seconds_to_frames(tracker->beats(), ctx.sample_rate, ctx.hop);
+    ctx.downbeats = seconds_to_frames(tracker->downbeats(), ctx.sample_rate, ctx.hop);
     std::cerr << "audio: " << tracker->beats().size() << " beats (" << tracker->bpm() << " BPM), "
               << tracker->downbeats().size() << " downbeats, " << tracker->onsets().size()
               << " onsets\n";

@@ -132,8 +132,8 @@ int vamp_cmd(const Args& a) {
   auto codec = Codec::load(a.str("codec"), at::kCPU, precision);
   report_precision("codec", codec->precision(), codec->precision_note());
   const auto& cfg = codec->config();
-  p.coarse_window = a.integer("coarse-window-frames", mask::seconds_to_frames(10.0, int(cfg.sample_rate), int(cfg.hop_length)));
-  p.c2f_window = a.integer("c2f-window-frames", mask::seconds_to_frames(3.0, int(cfg.sample_rate), int(cfg.hop_length)));
+  p.coarse_window = a.integer("coarse-window-frames", seconds_to_frames(10.0, int(cfg.sample_rate), int(cfg.hop_length)));
+  p.c2f_window = a.integer("c2f-window-frames", seconds_to_frames(3.0, int(cfg.sample_rate), int(cfg.hop_length)));
   if (p.feedback_steps < 1 || p.time_stretch < 1 || p.coarse_window < 1 || p.c2f_window < 1)
     throw Usage("--feedback-steps, --time-stretch and the window sizes must be >= 1");
   auto coarse = Transformer::load(a.str("coarse"), codebooks(*codec), at::kCPU, precision);

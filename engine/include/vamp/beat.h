@@ -2,7 +2,7 @@
 //
 // The reference uses WaveBeat (beats, downbeats) and madmom/librosa (onsets) offline; we track them
 // with aubio, hop-synchronously, so a streaming element can push audio as it arrives. Times are
-// seconds from the first sample pushed; mask::seconds_to_frames turns them into token frames with
+// seconds from the first sample pushed; seconds_to_frames turns them into token frames with
 // the reference's ceil rule (Interface.s2t).
 #pragma once
 

@@ -13,6 +13,8 @@
 // mask, so it is the UNION of the hints; mask_or (clamped sum) is the INTERSECTION of the hints.
 #pragma once
 
+#include "mask_settings.h"
+
 #include <ATen/ATen.h>
 
 #include <cstdint>
@@ -22,10 +24,6 @@
 namespace vamp::mask {
 
 // ---- conversions -------------------------------------------------------------------------------
-
-// Interface.s2t: ceil(seconds * sample_rate / hop), evaluated in double as the reference does.
-int64_t seconds_to_frames(double seconds, int sample_rate, int hop);
-std::vector<int64_t> seconds_to_frames(const std::vector<double>& seconds, int sample_rate, int hop);
 
 // A CPU generator in the state torch.manual_seed(seed) leaves the default generator in.
 at::Generator make_generator(uint64_t seed);
@@ -130,73 +128,40 @@ at::Tensor beat_mask(const std::vector<int64_t>& beats, const std::vector<int64_
                      int64_t frames, int64_t n_codebooks, const BeatMaskOptions& opt,
                      at::Generator& gen);
 
-enum class Reference {
-  Main,       // vampnet main (72e2675): Interface.build_mask + app.py, golden_masks
-  Ismir2023,  // vampnet ismir-2023 (dce1655): app.py _vamp
-};
-
 // The onset mask on onset frame indices: ones, and for each onset idx the frames [idx-w, idx+w)
 // are kept (Python slice semantics: when idx < w the start is negative and that hint is lost, as in
 // the reference). Main: no onsets -> all ones. Ismir2023: idx is first clamped to [0, T-1], and no
 // onsets -> all zeros (empty_mask). In both apps an empty onset list leaves the combined mask
 // unchanged (main and-s the onset mask, ismir or-s it). No RNG. Returns `shape`.
 at::Tensor onset_mask(const std::vector<int64_t>& onsets, at::IntArrayRef shape, int64_t width,
-                      Reference ref = Reference::Main);
+                      MaskReference ref = MaskReference::Main);
 
 // ---- the app's combination ---------------------------------------------------------------------
 
-// The mask controls of the reference apps (ismir-2023 app UI names; defaults are main's
-// Interface.build_mask defaults, which golden_masks' build_mask_app_default uses).
-struct MaskParams {
-  double rand_mask_intensity = 1.0;  // linear_random(r): < 1 scatters extra hints
-  int64_t prefix_frames = 0;         // inpaint; the apps pass s2t(prefix_s)
-  int64_t suffix_frames = 0;
-  int64_t periodic_prompt = 7;       // period of the periodic hints; 0 = none
-  int64_t periodic_width = 1;
-  bool random_roll = true;           // the apps always roll the periodic mask
-  int64_t onset_mask_width = 0;      // 0 = off; frames each side of an onset
-  double beat_mask_width_ms = 0.0;   // 0 = off; after_beat_s = ms / 1000
-  bool downbeats_only = false;       // beat mask on downbeats only (mask_upbeats = false)
-  double dropout = 0.0;
-  int64_t n_conditioning_codebooks = 0;
-  int64_t upper_codebook_mask = 3;   // codebooks >= this are always generated
-  Reference reference = Reference::Main;  // combination order and dropout semantics
-};
-
-// What the audio analysis found (frame indices by seconds_to_frames), and the frame rate the beat
-// width in ms is converted with.
+// What the audio analysis found (frame indices by seconds_to_frames), and the frame rate the
+// settings' times are converted with.
 struct MaskContext {
   int sample_rate = 44100;
   int hop = 768;
   std::vector<int64_t> onsets;     // used when onset_mask_width > 0
-  std::vector<int64_t> beats;      // all beats (downbeats included); used when beat_mask_width_ms > 0
+  std::vector<int64_t> beats;      // all beats (downbeats included); used when beat_mask_width_s > 0
   std::vector<int64_t> downbeats;
 };
 
 // Combines the builders as the reference does (RNG drawn from gen in the reference's order):
 //  Main (Interface.build_mask then app.py L199-219):
-//    m = linear_random(r) AND inpaint(prefix, suffix) AND periodic(p, w, roll)
+//    m = linear_random(r) AND inpaint(s2t(prefix_s), s2t(suffix_s)) AND periodic(p, w, roll)
 //    [AND onset_mask(main)]  -> dropout(main) -> codebook_unmask(ncc) -> codebook_mask(upper)
-//    [-> AND beat_mask(after = s2t(ms/1000), upbeats = !downbeats_only) -> codebook_mask(upper)]
+//    [-> AND beat_mask(after = s2t(beat_mask_width_s), upbeats = !downbeats_only) -> codebook_mask(upper)]
 //  Ismir2023 (app.py _vamp L86-118):
 //    m = linear_random(r) AND inpaint AND periodic(p, w, roll) [OR onset_mask(ismir)]
 //    [AND beat_mask] -> dropout_ismir -> codebook_unmask(ncc) -> codebook_mask(upper)
 // Main adds onset hints (and), ismir restricts the hints to the onsets' neighbourhood (or).
 // main's app has no downbeats-only control (it always marks upbeats too); downbeats_only is honoured
 // in both orders. ismir's linear_random only works at B = 1; both orders use main's per-row form.
-// Offline (whole-clip) semantics: for a stream cut into buffers see periodic_mask_at.
-at::Tensor build_mask(at::IntArrayRef shape, const MaskParams& p, at::Generator& gen,
+// Whole-clip semantics (p.seed is unused: the draws come from gen); for a stream cut into buffers
+// see StreamMasker.
+at::Tensor build_mask(at::IntArrayRef shape, const MaskSettings& p, at::Generator& gen,
                       const MaskContext& ctx = {});
-
-// Presets: "default" (main's build_mask defaults), the ismir-2023 app's "unconditional",
-// "slight periodic variation", "moderate periodic variation", "strong periodic variation",
-// "very strong periodic variation", "beat-driven variation", "beat-driven variation (downbeats
-// only)", "beat-driven variation (downbeats only, strong)" (with that app's other defaults and its
-// combination order), and "compression" (keep only the lowest codebook, generate the rest).
-// Short aliases (vampmask's preset nicks): unconditional, slight-periodic, moderate-periodic,
-// strong-periodic, very-strong-periodic, beat-driven, beat-driven-downbeats,
-// beat-driven-downbeats-strong, compression. Throws std::invalid_argument on an unknown name.
-MaskParams preset(const std::string& name);
-std::vector<std::string> preset_names();  // the short aliases
 
 }  // namespace vamp::mask

@@ -2,6 +2,8 @@
 // generated, frame range by frame range.
 #pragma once
 
+#include "mask_settings.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -11,30 +13,6 @@
 namespace vamp {
 
 class BeatTracker;
-
-// The mask controls of the ismir-2023 app (the original app.py and vampnet/mask.py), for a stream. Times are in
-// seconds and become frames with the reference's ceil rule (Interface.s2t).
-struct MaskSettings {
-  double rand_mask_intensity = 1.0;  // each token generated with this probability (< 1: extra hints)
-  double prefix_s = 0.0;             // keep frames [0, s2t(prefix)) of the stream
-  double suffix_s = 0.0;             // keep the last s2t(suffix) frames (needs the stream's end)
-  int64_t periodic_prompt = 3;       // keep every n-th frame (0 = off)
-  int64_t periodic_width = 1;        // frames kept around each periodic hint (periodic_mask's w)
-  bool random_roll = false;          // shift the periodic hints by r in [0, period), r from seed
-  int64_t onset_mask_width = 0;      // 0 = off; hints only within this many frames of an onset
-  double beat_mask_width_s = 0.0;    // 0 = off; keep s2t(width) frames from each beat
-  bool downbeats_only = false;       // beat hints on downbeats only
-  double dropout = 0.0;              // each kept token is generated instead with this probability
-  int64_t n_conditioning_codebooks = 0;  // codebooks < n always kept
-  int64_t upper_codebook_mask = 9;       // codebooks >= n always generated
-  uint64_t seed = 0;
-};
-
-// The presets of the ismir-2023 app ("unconditional", "slight-periodic", "moderate-periodic",
-// "strong-periodic", "very-strong-periodic", "beat-driven", "beat-driven-downbeats", "beat-driven-downbeats-strong") and
-// "compression" (codebook 0 kept, everything else generated), as MaskSettings (seed 0).
-// Throws std::invalid_argument on an unknown name.
-MaskSettings mask_preset(const std::string& name);
 
 // Reads a beats file: one beat per line, "TIME [LABEL]" with TIME in seconds; the beat is a
 // downbeat when LABEL is 1 (the bar position of madmom/mir_eval's "time beat" files) or starts
@@ -47,11 +25,15 @@ void read_beats_file(const std::string& path, std::vector<double>& beats,
 void analyse_beats(const std::string& wav_path, std::vector<double>& beats,
                    std::vector<double>& downbeats, std::vector<double>& onsets);
 
-// Builds masks for a token stream frame range by frame range, combined as the ismir-2023 app
-// combines them (app.py _vamp):
+// Builds masks for a token stream frame range by frame range, combined as mask::build_mask
+// combines them for the settings' reference app:
 //   m = random(intensity) AND inpaint(prefix, suffix) AND periodic(prompt, width, roll)
-//   [OR onset(width)] [AND beat(width)] -> dropout -> keep codebooks < ncc -> generate >= upper
-// (AND = mask_and, which adds hints; OR = mask_or, which keeps hints only near onsets). Every
+//   ismir-2023: [OR onset(width)] [AND beat(width)] -> dropout -> keep codebooks < ncc
+//               -> generate >= upper
+//   main:       [AND onset(width)] -> dropout -> keep codebooks < ncc -> generate >= upper
+//               [-> AND beat(width) -> generate >= upper]
+// (AND = mask_and, which adds hints; OR = mask_or, which keeps hints only near onsets). Dropout is
+// per token in both (main's draws whole frames of the clip, which a stream does not have). Every
 // part depends only on the absolute frame index, the codebook and the settings (random draws come
 // from a counter-based hash of (seed, frame, codebook)), so a stream cut into buffers of any
 // sizes gets the same mask as the whole stream at once. Beats and onsets come from set_beats()

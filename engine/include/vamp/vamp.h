@@ -7,6 +7,7 @@
 #include "errors.h"          // CheckpointError, Cancelled
 #include "models.h"          // CodecModel, TransformerModel, default_model_path, resolve_device
 #include "stream_codec.h"    // StreamEncoder, StreamDecoder
-#include "stream_masker.h"   // MaskSettings, mask_preset, StreamMasker
+#include "mask_settings.h"   // MaskSettings, mask_preset, seconds_to_frames
+#include "stream_masker.h"   // StreamMasker, beats files
 #include "stream_sampler.h"  // SampleSettings, BatchSettings, StreamSampler, StepGovernor
 #include "token_file.h"      // TokenFormat, the .vtok header, whole token files
