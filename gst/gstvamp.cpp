@@ -25,6 +25,8 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (vampsample, plugin);
   ret |= GST_ELEMENT_REGISTER (vampparse, plugin);
   ret |= GST_ELEMENT_REGISTER (vamptokfilemux, plugin);
+  ret |= GST_ELEMENT_REGISTER (rtpvamppay, plugin);
+  ret |= GST_ELEMENT_REGISTER (rtpvampdepay, plugin);
   ret |= GST_TYPE_FIND_REGISTER (vamptokfile, plugin);
   return ret;
 }

@@ -83,6 +83,50 @@ check_multi_stream() {
     { echo "  FAIL: the streams are identical or missing"; return 1; }
 }
 
+# no_silent_frame FILE: no token frame (768 samples) of the float wav is digital silence.
+no_silent_frame() {
+  /usr/bin/python3 - "$1" <<'PY' || { echo "  FAIL: $1 has a silent frame"; return 1; }
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+at = d.index(b"data") + 8
+x = struct.unpack("<%df" % ((len(d) - at) // 4), d[at:at + (len(d) - at) // 4 * 4])
+silent = [i for i in range(0, len(x) - 767, 768) if max(abs(v) for v in x[i:i + 768]) == 0]
+sys.exit(1 if silent else 0)
+PY
+}
+# Two edges against one sampling host over loopback UDP: both variations come back whole.
+check_sample_host() {
+  expect_seconds "$out/edge-1.wav" "$(secs "$in_frames")" &&
+    expect_seconds "$out/edge-2.wav" "$(secs "$in_frames")" &&
+    grep -q "^host exited 0" "$out/sample_host.log" || { echo "  FAIL: the host did not finish"; return 1; }
+}
+sample_host() {
+  export BASE_PORT=$((20000 + $$ % 20000 * 2))
+  "$P/sample-host.sh" 2 > host.log 2>&1 &
+  host=$!
+  sleep 2  # the host's sockets are open before the edges send
+  TIMEOUT=240 "$P/edge-vary.sh" "" edge-1.wav 127.0.0.1 1 &
+  e1=$!
+  TIMEOUT=240 "$P/edge-vary.sh" "" edge-2.wav 127.0.0.1 2
+  wait "$e1"
+  wait "$host"
+  echo "host exited $?"
+}
+# 10% packet loss on the way to vampsample (87 packets of 2 frames): the output has the input's
+# length (to a frame) and no hole, and frames were concealed.
+net_loss() {
+  vamp_synth in.wav "$SYNTH_SECONDS"
+  GST_DEBUG=rtpvampdepay:5 GST_DEBUG_FILE=depay.log \
+  gst-launch-1.0 -q filesrc location=in.wav ! decodebin ! $TO_CODEC ! $ENC frames-per-buffer=2 ! \
+    rtpvamppay ! netsim drop-probability=0.1 ! rtpvampdepay name=depay ! $SAMPLE ! $DEC ! \
+    $TO_WAV ! filesink location=loss.wav
+}
+check_net_loss() {
+  expect_seconds "$out/loss.wav" "$(secs "$in_frames")" 0.001 && no_silent_frame "$out/loss.wav" &&
+    echo "  ok: $(grep -c "concealing frames" "$out/depay.log") losses concealed" &&
+    grep -q "concealing frames" "$out/depay.log"
+}
+
 run vary_file "$P/vary-file.sh" "" varied.wav
 run live_vary env DURATION=3 WINDOW=28 CONTEXT=29 "$P/live-vary.sh" test live.wav  # processing measured
 run looper env LOOP=1 REPEATS=3 "$P/looper.sh" "" loop.wav
@@ -94,6 +138,8 @@ run cli_vtok sh -c "'$VAMP_CLI' decode --codec '$MODELS/codec.pth' --in c.vtok -
   gst-launch-1.0 -q filesrc location=cli.vtok ! vampparse ! vampdec ! fakesink"
 run beat_vary "$P/beat-vary.sh" "" beat-varied.wav
 run multi_stream env N=2 "$P/multi-stream.sh" "" stream
+run sample_host sample_host
+run net_loss net_loss
 
 echo "pipelines: $passed passed, $failed failed (outputs in $out)"
 [ "$failed" -eq 0 ]

@@ -2,10 +2,12 @@
 // and measures them on held-out audio. Models are written in the released checkpoint layout.
 // Runs resume from <out>.state; the loss log is <out>.log.csv. Exit codes as vamp-cli.
 #include "cli.h"
+#include "train/audio_measures.h"
 #include "train/evaluate.h"
 #include "train/heldout_measures.h"
 #include "train/opus_yardstick.h"
 #include "vamp/vamp.h"
+#include "vamp/wav.h"
 #include "train/train.h"
 
 #include <ATen/Context.h>
@@ -292,6 +294,29 @@ int export_cmd(const Args& a) {
   return 0;
 }
 
+const char* kCompareUsage =
+    "vamp-train compare --ref REF.wav TEST.wav...\n"
+    "      the audio measures of each TEST against REF (mixed to mono, cut to the shorter): log-mel\n"
+    "      distance, spectral flatness ratio, chroma cosine, level difference";
+
+int compare_cmd(const Args& a) {
+  a.allow({"ref"});
+  if (a.positional().empty()) throw Usage("no TEST.wav given");
+  const Audio ref = load_wav(a.str("ref"));
+  const at::Tensor ref_mono = ref.samples.mean(0);
+  std::printf("%-40s %8s %9s %7s %9s\n", "file", "log-mel", "flatness", "chroma", "level dB");
+  for (const auto& path : a.positional()) {
+    const Audio test = load_wav(path);
+    if (test.sample_rate != ref.sample_rate)
+      throw std::runtime_error(path + ": " + std::to_string(test.sample_rate) + " Hz, the reference has " +
+                               std::to_string(ref.sample_rate));
+    const auto m = train::measure_against(test.samples.mean(0), ref_mono, ref.sample_rate);
+    std::printf("%-40s %8.3f %9.2f %7.3f %+9.1f\n", path.c_str(), m.mel, m.flatness_ratio, m.chroma,
+                m.level_diff_db);
+  }
+  return 0;
+}
+
 int coarse_cmd(const Args& a) { return transformer(a, false); }
 int c2f_cmd(const Args& a) { return transformer(a, true); }
 
@@ -302,7 +327,8 @@ int main(int argc, char** argv) {
   using namespace vamp::cli;
   const std::vector<Command> cmds = {
       {"codec", kCodecUsage, codec}, {"coarse", kCoarseUsage, coarse_cmd}, {"c2f", kCoarseUsage, c2f_cmd},
-      {"eval", kEvalUsage, eval}, {"export", kExportUsage, export_cmd}};
+      {"eval", kEvalUsage, eval}, {"export", kExportUsage, export_cmd},
+      {"compare", kCompareUsage, compare_cmd}};
   const std::string name = argc >= 2 ? argv[1] : "";
   for (const auto& c : cmds) {
     if (name != c.name) continue;

@@ -1,0 +1,52 @@
+#!/bin/sh
+# The edge side of a sampling host: encodes and masks the audio here, sends the token stream to
+# pipelines/sample-host.sh, receives the variation back and decodes it here. Only tokens travel
+# (about 9 kbit/s each way with RTP headers).
+#   pipelines/edge-vary.sh [in-audio] [out.wav] [HOST] [STREAM]
+# HOST (default 127.0.0.1) runs sample-host.sh; STREAM (1..N, default 1) picks its ports:
+# out to BASE_PORT + 2*STREAM, back on BASE_PORT + 2*STREAM + 1.
+# Knobs (environment): PERIOD=7, KEEP_CODEBOOKS=9 (as vary-file.sh), BASE_PORT=5000,
+# TRANSPORT=udp|srt, RETURN_JITTER_MS=200, TIMEOUT=600 (seconds to wait for the variation),
+# VAMPNET_MODELS (the codec must be the host's).
+set -eu
+. "$(dirname "$0")/env.sh"
+vamp_tmpdir
+in="$(vamp_input "${1:-}" "$SYNTH_SECONDS")"
+out="${2:-edge-varied.wav}"
+HOST="${3:-127.0.0.1}"
+STREAM="${4:-1}"
+BASE_PORT="${BASE_PORT:-5000}"
+PERIOD="${PERIOD:-7}"
+KEEP_CODEBOOKS="${KEEP_CODEBOOKS:-9}"
+TIMEOUT="${TIMEOUT:-600}"
+out_port=$((BASE_PORT + 2 * STREAM))
+mtu=""
+[ "${TRANSPORT:-udp}" = udp ] || mtu="mtu=1316"
+if [ "${TRANSPORT:-udp}" = srt ]; then
+  back="srtsrc uri=srt://$HOST:$((out_port + 1))?mode=caller latency=${SRT_LATENCY_MS:-120} caps=$(rtp_caps none)"
+else
+  back="$(net_src $((out_port + 1)) "$(rtp_caps none)")"
+fi
+
+# Receive first (the variation comes back once the host has a window), then send.
+# shellcheck disable=SC2086
+gst-launch-1.0 -q -e $back ! rtpjitterbuffer latency="${RETURN_JITTER_MS:-200}" ! \
+  rtpvampdepay concealment=repeat ! $DEC ! $TO_WAV ! filesink location="$out" &
+receiver=$!
+# shellcheck disable=SC2086
+$LAUNCH filesrc location="$in" ! decodebin ! $TO_CODEC ! $ENC ! \
+  vampmask periodic-prompt="$PERIOD" upper-codebook-mask="$KEEP_CODEBOOKS" seed="$SEED" ! \
+  rtpvamppay $mtu ! $(net_sink "$HOST" "$out_port")
+# The receiver ends with the host's end packets; past TIMEOUT it is stopped (EOS: the file is
+# finished with what arrived).
+waited=0
+while kill -0 "$receiver" 2>/dev/null && [ "$waited" -lt "$TIMEOUT" ]; do
+  sleep 1
+  waited=$((waited + 1))
+done
+if kill -0 "$receiver" 2>/dev/null; then
+  echo "$0: no end of the variation after ${TIMEOUT} s; stopping" >&2
+  kill -INT "$receiver"
+fi
+wait "$receiver"
+echo "wrote $out"
