@@ -24,9 +24,9 @@
  *     vampenc ! vampmask periodic-prompt=7 ! rtpvamppay ! udpsink host=gpu-host port=5000
  * ]| Sends a masked token stream to a sampling host (pipelines/edge-vary.sh).
  * |[
- * gst-launch-1.0 filesrc location=song.vtok ! vampparse ! rtpvamppay mtu=1316 ! \
- *     srtsink uri=srt://:7001
- * ]| Serves a token file over SRT (packets fit SRT's 1316-byte messages).
+ * gst-launch-1.0 filesrc location=song.vtok ! vampparse ! identity sync=true ! \
+ *     rtpvamppay ! udpsink host=239.1.1.1 port=5000 auto-multicast=true
+ * ]| Streams a token file in real time to a multicast group.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

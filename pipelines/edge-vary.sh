@@ -6,7 +6,7 @@
 # HOST (default 127.0.0.1) runs sample-host.sh; STREAM (1..N, default 1) picks its ports:
 # out to BASE_PORT + 2*STREAM, back on BASE_PORT + 2*STREAM + 1.
 # Knobs (environment): PERIOD=7, KEEP_CODEBOOKS=9 (as vary-file.sh), BASE_PORT=5000,
-# TRANSPORT=udp|srt, RETURN_JITTER_MS=200, TIMEOUT=600 (seconds to wait for the variation),
+# RETURN_JITTER_MS=200, TIMEOUT=600 (seconds to wait for the variation),
 # VAMPNET_MODELS (the codec must be the host's).
 set -eu
 . "$(dirname "$0")/env.sh"
@@ -20,23 +20,16 @@ PERIOD="${PERIOD:-7}"
 KEEP_CODEBOOKS="${KEEP_CODEBOOKS:-9}"
 TIMEOUT="${TIMEOUT:-600}"
 out_port=$((BASE_PORT + 2 * STREAM))
-mtu=""
-[ "${TRANSPORT:-udp}" = udp ] || mtu="mtu=1316"
-if [ "${TRANSPORT:-udp}" = srt ]; then
-  back="srtsrc uri=srt://$HOST:$((out_port + 1))?mode=caller latency=${SRT_LATENCY_MS:-120} caps=$(rtp_caps none)"
-else
-  back="$(net_src $((out_port + 1)) "$(rtp_caps none)")"
-fi
 
 # Receive first (the variation comes back once the host has a window), then send.
 # shellcheck disable=SC2086
-gst-launch-1.0 -q -e $back ! rtpjitterbuffer latency="${RETURN_JITTER_MS:-200}" ! \
+gst-launch-1.0 -q -e udpsrc port=$((out_port + 1)) caps="$(rtp_caps none)" ! rtpjitterbuffer latency="${RETURN_JITTER_MS:-200}" ! \
   rtpvampdepay concealment=repeat ! $DEC ! $TO_WAV ! filesink location="$out" &
 receiver=$!
 # shellcheck disable=SC2086
 $LAUNCH filesrc location="$in" ! decodebin ! $TO_CODEC ! $ENC ! \
   vampmask periodic-prompt="$PERIOD" upper-codebook-mask="$KEEP_CODEBOOKS" seed="$SEED" ! \
-  rtpvamppay $mtu ! $(net_sink "$HOST" "$out_port")
+  rtpvamppay ! udpsink host="$HOST" port="$out_port" sync=false async=false
 # The receiver ends with the host's end packets; past TIMEOUT it is stopped (EOS: the file is
 # finished with what arrived).
 waited=0

@@ -152,7 +152,7 @@ wav_seconds() {
 }
 
 # ---- token streams over the network (docs/pipelines.md, "Past one machine") ------------------
-# RTP caps of the default codec's token streams (udpsrc and srtsrc need them; rtpvamppay
+# RTP caps of the default codec's token streams (udpsrc needs them; rtpvamppay
 # negotiates the same). CODEBOOKS, CODEBOOK_SIZE, HOP follow the codec (14, 1024, 768).
 CODEBOOKS="${CODEBOOKS:-14}"
 CODEBOOK_SIZE="${CODEBOOK_SIZE:-1024}"
@@ -160,21 +160,4 @@ HOP="${HOP:-768}"
 # rtp_caps none|plane
 rtp_caps() {
   echo "application/x-rtp,media=audio,clock-rate=44100,encoding-name=X-VAMP-TOKENS,payload=96,hop-length=(string)$HOP,codebooks=(string)$CODEBOOKS,codebook-size=(string)$CODEBOOK_SIZE,mask=(string)$1"
-}
-# net_src PORT CAPS: a receiving end: UDP on PORT, or with TRANSPORT=srt an SRT listener.
-net_src() {
-  case "${TRANSPORT:-udp}" in
-    udp) echo "udpsrc port=$1 caps=$2" ;;
-    srt) echo "srtsrc uri=srt://:$1?mode=listener latency=${SRT_LATENCY_MS:-120} caps=$2" ;;
-    *) echo "$0: TRANSPORT is udp or srt" >&2; exit 1 ;;
-  esac
-}
-# net_sink HOST PORT: a sending end: UDP to HOST:PORT, or with TRANSPORT=srt an SRT caller.
-# Packets stay within SRT's 1316-byte messages (rtpvamppay mtu=1316).
-net_sink() {
-  case "${TRANSPORT:-udp}" in
-    udp) echo "udpsink host=$1 port=$2 sync=false async=false" ;;
-    srt) echo "srtsink uri=srt://$1:$2?mode=caller latency=${SRT_LATENCY_MS:-120} sync=false async=false wait-for-connection=true" ;;
-    *) echo "$0: TRANSPORT is udp or srt" >&2; exit 1 ;;
-  esac
 }

@@ -7,8 +7,7 @@
 # 127.0.0.1) port BASE_PORT + 2i + 1. Serves one session per stream and exits when every edge
 # has ended its stream (rtpvamppay's end packets); run it under a supervisor to serve the next.
 # Lost packets are concealed by regenerating the lost frames (rtpvampdepay's inpaint).
-# Knobs (environment): BASE_PORT=5000, TRANSPORT=udp|srt (srt: every port is an SRT listener
-# here, the edges call), JITTER_MS=200 (rtpjitterbuffer latency), WINDOW=230, CONTEXT=57,
+# Knobs (environment): BASE_PORT=5000, JITTER_MS=200 (rtpjitterbuffer latency), WINDOW=230, CONTEXT=57,
 # MAX_BATCH, BATCH_TIMEOUT_MS, STEPS, C2F_STEPS, SEED, THREADS, PRECISION, VAMPNET_MODELS.
 set -eu
 . "$(dirname "$0")/env.sh"
@@ -21,25 +20,15 @@ CONTEXT="${CONTEXT:-57}"
 batch=""
 [ -z "${MAX_BATCH:-}" ] || batch="max-batch=$MAX_BATCH"
 [ -z "${BATCH_TIMEOUT_MS:-}" ] || batch="$batch batch-timeout=$((BATCH_TIMEOUT_MS * 1000000))"
-mtu=""
-[ "${TRANSPORT:-udp}" = udp ] || mtu="mtu=1316"
-# With SRT the return path is a listener here too: the edge calls it.
-return_sink() {
-  if [ "${TRANSPORT:-udp}" = srt ]; then
-    echo "srtsink uri=srt://:$1?mode=listener latency=${SRT_LATENCY_MS:-120} sync=false async=false"
-  else
-    net_sink "$RETURN_HOST" "$1"
-  fi
-}
 
 branches=""
 i=1
 while [ "$i" -le "$N" ]; do
   in_port=$((BASE_PORT + 2 * i))
-  branches="$branches $(net_src "$in_port" "$(rtp_caps plane)") !
+  branches="$branches udpsrc port=$in_port caps=$(rtp_caps plane) !
     rtpjitterbuffer latency=$JITTER_MS ! rtpvampdepay !
     $SAMPLE seed=$((SEED + i)) window-frames=$WINDOW context-frames=$CONTEXT $batch name=sample$i !
-    rtpvamppay $mtu ! $(return_sink $((in_port + 1)))"
+    rtpvamppay ! udpsink host=$RETURN_HOST port=$((in_port + 1)) sync=false async=false"
   echo "stream $i: in on port $in_port, back to $RETURN_HOST:$((in_port + 1))" >&2
   i=$((i + 1))
 done
