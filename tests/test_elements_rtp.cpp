@@ -286,6 +286,27 @@ GST_START_TEST(test_bad_packets_are_dropped_and_concealed) {
 }
 GST_END_TEST;
 
+// rtpjitterbuffer's packet-lost event conceals at once; the packet, if it comes after all, is late.
+GST_START_TEST(test_packet_lost_event_conceals_at_once) {
+  GstHarness* h = gst_harness_new("rtpvampdepay");
+  gst_harness_set_src_caps_str(h, kRtpCaps);
+  ck_assert_int_eq(gst_harness_push(h, packet(0, 4)), GST_FLOW_OK);
+  const GstClockTime t4 = gst_util_uint64_scale(4 * 768, GST_SECOND, 44100);
+  const GstClockTime t8 = gst_util_uint64_scale(8 * 768, GST_SECOND, 44100);
+  gst_harness_push_event(h, gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM,
+      gst_structure_new("GstRTPPacketLost", "seqnum", G_TYPE_UINT, 1u, "timestamp", G_TYPE_UINT64,
+                        guint64(t4), "duration", G_TYPE_UINT64, guint64(t8 - t4), nullptr)));
+  ck_assert_uint_eq(gst_harness_buffers_received(h), 2);  // frames 0..3, then 4..7 concealed
+  ck_assert_int_eq(gst_harness_push(h, packet(4, 4)), GST_FLOW_OK);  // late
+  ck_assert_int_eq(gst_harness_push(h, packet(8, 4)), GST_FLOW_OK);
+  Frames f = pull_all(h, true);
+  ck_assert_uint_eq(f.count(), 12);
+  for (size_t t = 0; t < 12; ++t) ck_assert_uint_eq(f.mask[t * K], t >= 4 && t < 8 ? 1 : 0);
+  ck_assert_uint_eq(stat(h->element, "packets-late"), 1);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_long_gap_restarts) {
   GstHarness* h = gst_harness_new("rtpvampdepay");
   g_object_set(h->element, "max-conceal", guint64(GST_SECOND / 10), nullptr);  // 5 frames
@@ -331,6 +352,7 @@ static Suite* rtp_elements_suite() {
   tcase_add_test(tc, test_loss_is_concealed);
   tcase_add_test(tc, test_repeat_and_silence_concealment);
   tcase_add_test(tc, test_bad_packets_are_dropped_and_concealed);
+  tcase_add_test(tc, test_packet_lost_event_conceals_at_once);
   tcase_add_test(tc, test_long_gap_restarts);
   tcase_add_test(tc, test_caps_without_token_fields_are_an_error);
   suite_add_tcase(s, tc);
