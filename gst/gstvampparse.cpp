@@ -59,6 +59,7 @@ struct _GstVampParse
   gsize frame_bytes;
   guint64 next_frame;           /* index of the next frame when offsets are unknown */
   gboolean errored;             /* an error was posted */
+  gboolean sent_frames;         /* a frame went downstream */
   gboolean bytes_upstream;      /* upstream segment in BYTES: frame->offset is a file position */
 };
 
@@ -159,6 +160,7 @@ gst_vamp_parse_start (GstBaseParse * parse)
   self->next_frame = 0;
   self->bytes_upstream = FALSE;
   self->errored = FALSE;
+  self->sent_frames = FALSE;
   memset (&self->info, 0, sizeof (self->info));
   gst_base_parse_set_min_frame_size (parse, VAMP_TOKFILE_FIXED_HEADER);
   gst_base_parse_set_syncable (parse, TRUE);  /* frames have a fixed size: any frame boundary is a sync point */
@@ -178,6 +180,17 @@ gst_vamp_parse_start (GstBaseParse * parse)
   return TRUE;
 }
 
+/* A header and no frames: said before the base class says "No valid frames found" (pulled, the
+ * file size tells at the header; pushed, at EOS, which is then not passed on). */
+static void
+gst_vamp_parse_no_frames (GstVampParse * self)
+{
+  self->errored = TRUE;
+  GST_ELEMENT_ERROR (self, STREAM, DECODE, ("The token file holds no frames."),
+      ("a header of %" G_GSIZE_FORMAT " bytes and nothing after it (an empty recording)",
+          self->header_size));
+}
+
 static gboolean
 gst_vamp_parse_sink_event (GstBaseParse * parse, GstEvent * event)
 {
@@ -193,6 +206,12 @@ gst_vamp_parse_sink_event (GstBaseParse * parse, GstEvent * event)
     self->errored = TRUE;
     GST_ELEMENT_ERROR (self, STREAM, DECODE, ("Truncated token file header."),
         ("the stream ended before the token file header"));
+    gst_event_unref (event);
+    return TRUE;
+  }
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->have_header && !self->sent_frames &&
+      !self->errored) {
+    gst_vamp_parse_no_frames (self);
     gst_event_unref (event);
     return TRUE;
   }
@@ -242,6 +261,10 @@ gst_vamp_parse_header (GstVampParse * self, GstBaseParseFrame * frame, const gui
       bytes >= (gint64) header_size &&
       gst_vamp_parse_convert (parse, GST_FORMAT_BYTES, bytes, GST_FORMAT_TIME, &duration))
     gst_base_parse_set_duration (parse, GST_FORMAT_TIME, duration, 0);
+  if (bytes == (gint64) header_size) {
+    gst_vamp_parse_no_frames (self);
+    return GST_FLOW_ERROR;
+  }
 
   frame->flags |= GST_BASE_PARSE_FRAME_FLAG_DROP;
   return gst_base_parse_finish_frame (parse, frame, (gint) header_size);
@@ -325,6 +348,7 @@ gst_vamp_parse_handle_frame (GstBaseParse * parse, GstBaseParseFrame * frame, gi
   if (GST_BUFFER_FLAG_IS_SET (frame->buffer, GST_BUFFER_FLAG_DISCONT))
     GST_BUFFER_FLAG_SET (out, GST_BUFFER_FLAG_DISCONT);
   self->next_frame = first + n;
+  self->sent_frames = TRUE;
   gst_buffer_replace (&frame->out_buffer, out);
   gst_buffer_unref (out);
   return gst_base_parse_finish_frame (parse, frame, (gint) (n * self->frame_bytes));

@@ -287,6 +287,34 @@ GST_START_TEST(test_empty_file_is_a_truncated_header) {
 }
 GST_END_TEST;
 
+// A header and nothing after it (an empty stream recorded), pushed and pulled: said in words,
+// before any EOS.
+GST_START_TEST(test_header_only_file_holds_no_frames) {
+  std::vector<guint8> file = write_file(kCaps, 3, 3, false);
+  file.resize(header_size(file));
+  Parsed p;
+  parse_bytes(file, 7, p);
+  ck_assert(p.error != nullptr);
+  std::string text = error_text(p.error);
+  ck_assert_msg(text.find("The token file holds no frames") != std::string::npos, "%s", text.c_str());
+  ck_assert(!p.eos);
+  const std::string path = scratch("tokfile-header-only.vtok");
+  ck_assert(g_file_set_contents(path.c_str(), reinterpret_cast<const gchar*>(file.data()), gssize(file.size()), nullptr));
+  GstElement* pipe = gst_parse_launch(("filesrc location=" + path + " ! vampparse ! fakesink").c_str(), nullptr);
+  gst_element_set_state(pipe, GST_STATE_PAUSED);
+  GstBus* bus = gst_element_get_bus(pipe);
+  GstMessage* m = gst_bus_timed_pop_filtered(bus, 10 * GST_SECOND,
+                                             GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  ck_assert(m != nullptr && GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR);
+  text = error_text(m);
+  ck_assert_msg(text.find("The token file holds no frames") != std::string::npos, "%s", text.c_str());
+  gst_message_unref(m);
+  gst_object_unref(bus);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(pipe);
+}
+GST_END_TEST;
+
 // The same file read the usual way (filesrc ! vampparse pulls): the first error says so too.
 GST_START_TEST(test_empty_file_pulled_is_a_truncated_header) {
   const std::string path = scratch("tokfile-empty.vtok");
@@ -410,6 +438,7 @@ static Suite* tokfile_elements_suite() {
   tcase_add_test(tc, test_corrupt_header_is_an_error);
   tcase_add_test(tc, test_empty_file_is_a_truncated_header);
   tcase_add_test(tc, test_empty_file_pulled_is_a_truncated_header);
+  tcase_add_test(tc, test_header_only_file_holds_no_frames);
   tcase_add_test(tc, test_partial_last_frame_is_an_error);
   tcase_add_test(tc, test_mux_refuses_partial_frames_and_caps_changes);
   suite_add_tcase(s, tc);
