@@ -5,10 +5,11 @@
  * @see_also: rtpvamppay, vampsample, vampdec, rtpjitterbuffer
  *
  * Takes the RTP packets of rtpvamppay (encoding-name `X-VAMP-TOKENS`) back to
- * an `audio/x-vamp-tokens` stream. Frames are placed by their RTP timestamp,
- * so the output timeline has no hole: frames that never arrived (a sequence
- * gap, or the jitterbuffer's packet-lost event) are replaced as `concealment`
- * says:
+ * an `audio/x-vamp-tokens` stream. Frames are placed by the frame index each
+ * packet carries, so the output timeline has no hole: frames that never
+ * arrived (a gap in the indices, frames before the first packet when the
+ * stream's start is within `max-conceal`, or the jitterbuffer's packet-lost
+ * event) are replaced as `concealment` says:
  *
  * - `inpaint` (default): placeholder frames with every token masked (the
  *   output has a mask plane; received frames keep their mask bits, or are all
@@ -73,8 +74,8 @@ struct _GstRtpVampDepay
   VampTokensInfo out;           /* what goes downstream */
   gint pt;                      /* the caps' payload type, -1 if none */
   gboolean started, ended, discont;
-  guint64 ext_ts;               /* gst_rtp_buffer_ext_timestamp's state */
-  guint64 base_ext;             /* extended RTP timestamp of frame 0 */
+  gint64 sender_frame;          /* the last packet's first frame, in the sender's count */
+  gint64 base_frame;            /* the sender's index of our frame 0 */
   GstClockTime base_pts;        /* PTS of frame 0 */
   guint64 next_frame;           /* the frame the output continues with */
   guint64 pushed_end;           /* OFFSET_END of the last buffer pushed, -1 before the first */
@@ -175,7 +176,6 @@ gst_rtp_vamp_depay_reset (GstRtpVampDepay * self)
   self->started = FALSE;
   self->ended = FALSE;
   self->discont = TRUE;
-  self->ext_ts = GST_CLOCK_TIME_NONE;   /* -1: ext_timestamp starts over */
   self->next_frame = 0;
   self->pushed_end = G_MAXUINT64;
   self->last.clear ();
@@ -404,19 +404,37 @@ gst_rtp_vamp_depay_process (GstRTPBaseDepayload * depay, GstRTPBuffer * rtp)
     return NULL;
   }
 
-  /* Where the packet's frames lie on the output timeline. */
-  const guint64 ext = gst_rtp_buffer_ext_timestamp (&self->ext_ts, gst_rtp_buffer_get_timestamp (rtp));
-  const guint64 hop = (guint64) self->wire.hop_length;
+  /* Where the packet's frames lie on the output timeline: the sender's frame index, extended
+   * past 2^32 from the previous packet's. */
+  const guint32 index = GST_READ_UINT32_BE (p + 2);
+  const gint64 max_gap = (gint64) gst_rtp_vamp_depay_max_gap_frames (self);
   if (!self->started) {
     self->started = TRUE;
-    self->base_ext = ext;
-    self->base_pts = GST_BUFFER_PTS (rtp->buffer);
+    self->sender_frame = index;
+    /* Frames lost before the first packet are concealed when the stream's start is near. */
+    self->base_frame = index <= max_gap ? 0 : index;
+    const GstClockTime pts = GST_BUFFER_PTS (rtp->buffer),
+        ahead = vamp_tokens_frames_to_time (&self->wire, (guint64) (index - self->base_frame));
+    self->base_pts = !GST_CLOCK_TIME_IS_VALID (pts) ? pts : pts > ahead ? pts - ahead : 0;
+  } else {
+    self->sender_frame += (gint32) (index - (guint32) self->sender_frame);
   }
-  if (ext < self->base_ext || (ext - self->base_ext) % hop) {
-    gst_rtp_vamp_depay_drop (self, "timestamp not on a frame of this stream", rtp);
+  if (self->sender_frame - self->base_frame + max_gap < (gint64) self->next_frame) {
+    /* Far behind what was output: the sender restarted. Go on from here (DISCONT). */
+    GST_INFO_OBJECT (self, "the sender's frame index went back to %" G_GINT64_FORMAT ": restarting",
+        self->sender_frame);
+    self->base_frame = self->sender_frame - (gint64) self->next_frame;
+    self->discont = TRUE;
+  }
+  if (self->sender_frame < self->base_frame) {  /* from before our frame 0 */
+    GST_OBJECT_LOCK (self);
+    self->packets_late++;
+    GST_OBJECT_UNLOCK (self);
     return NULL;
   }
-  guint64 first = (ext - self->base_ext) / hop;
+  guint64 first = (guint64) (self->sender_frame - self->base_frame);
+  GST_LOG_OBJECT (self, "packet %u: frames %" G_GUINT64_FORMAT " + %" G_GSIZE_FORMAT ", flags %x",
+      gst_rtp_buffer_get_seq (rtp), first, n, flags);
   if (first > self->next_frame) {
     if (first - self->next_frame <= gst_rtp_vamp_depay_max_gap_frames (self)) {
       if (gst_rtp_vamp_depay_conceal (self, first) != GST_FLOW_OK)

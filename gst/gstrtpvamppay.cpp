@@ -9,9 +9,10 @@
  * each token in as many bits as its codebook needs (10 for 1024 entries, so 14
  * codebooks take 18 bytes a frame, about 8.3 kbit/s before headers), the mask
  * bits too when the stream has a mask plane. A packet holds the frames of one
- * input buffer, at most as many as fit the `mtu` and `max-ptime`. The RTP
- * timestamp counts samples at the codec's rate (clock-rate), so the receiver
- * places every frame exactly; the token caps travel in the RTP caps (as
+ * input buffer, at most as many as fit the `mtu` and `max-ptime`. Each packet
+ * carries its first frame's index in the stream (the buffers' OFFSET), so the
+ * receiver places every frame exactly; the RTP timestamp counts samples at
+ * the codec's rate (clock-rate). The token caps travel in the RTP caps (as
  * strings, so an SDP's fmtp line carries them).
  *
  * At EOS it sends an end packet (no frames, the end flag) three times, so that
@@ -134,6 +135,7 @@ gst_rtp_vamp_pay_packet (GstRtpVampPay * self, const uint16_t * tokens, const ui
   guint8 *p = (guint8 *) gst_rtp_buffer_get_payload (&rtp);
   p[0] = (guint8) n;
   p[1] = flags | (self->info.has_mask ? VAMP_RTP_FLAG_MASK : 0);
+  GST_WRITE_UINT32_BE (p + 2, (guint32) first);
   if (n)
     vamp_rtp_pack (&self->info, tokens, mask, n, p + VAMP_RTP_HEADER_BYTES);
   if (self->discont) {

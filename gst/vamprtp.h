@@ -1,10 +1,13 @@
 /* vamprtp: the RTP payload format of audio/x-vamp-tokens (docs/caps.md, "RTP"), shared by
  * rtpvamppay and rtpvampdepay.
  *
- * A packet's payload is a 2-byte header and whole frames:
+ * A packet's payload is a 6-byte header and whole frames:
  *   byte 0: N, the frames in the packet (0 only in an end-of-stream packet)
  *   byte 1: flags: VAMP_RTP_FLAG_MASK (each frame carries its mask bits), VAMP_RTP_FLAG_END (the
  *           sender's stream ended after this packet); the other bits are 0
+ *   bytes 2-5: the index of the first frame in the sender's stream, modulo 2^32, big-endian (so
+ *           the receiver places frames, and knows what it lost before its first packet, whatever
+ *           the RTP timestamp's random base)
  * Each frame holds its K tokens of B bits (B = bits of codebook-size - 1), most significant bit
  * first, then with a mask its K mask bits, padded with zero bits to a whole byte. The RTP
  * timestamp is the first frame's position in samples at the codec's rate (frame index x hop). */
@@ -18,7 +21,7 @@
 #include <vector>
 
 #define VAMP_RTP_ENCODING_NAME "X-VAMP-TOKENS"
-#define VAMP_RTP_HEADER_BYTES 2
+#define VAMP_RTP_HEADER_BYTES 6
 #define VAMP_RTP_FLAG_MASK 0x01
 #define VAMP_RTP_FLAG_END 0x02
 #define VAMP_RTP_MAX_FRAMES 255

@@ -100,7 +100,7 @@ GstPadProbeReturn drop_packets(GstPad*, GstPadProbeInfo* info, gpointer data) {
   GstBuffer* b = GST_PAD_PROBE_INFO_BUFFER(info);
   GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
   gst_rtp_buffer_map(b, GST_MAP_READ, &rtp);
-  const bool end = gst_rtp_buffer_get_payload_len(&rtp) == 2;
+  const bool end = gst_rtp_buffer_get_payload_len(&rtp) == 6;
   gst_rtp_buffer_unmap(&rtp);
   const size_t i = d->seen++;
   return !end && i < d->lost.size() && d->lost[i] ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
@@ -136,7 +136,7 @@ Frames send(const char* caps, bool mask_in, bool mask_out, const std::string& de
 }  // namespace
 
 GST_START_TEST(test_lossless_round_trip) {
-  // 17 frames of 5 bytes fit a 100-byte MTU: buffers of 40 frames become packets of 17, 17, 6.
+  // 16 frames of 5 bytes fit a 100-byte MTU: buffers of 40 frames become packets of 16, 16, 8.
   for (bool mask : {false, true}) {
     Frames f = send(mask ? kMaskCaps : kCaps, mask, mask, "concealment=repeat", 200, 40, nullptr);
     ck_assert_uint_eq(f.count(), 200);
@@ -169,11 +169,11 @@ GST_START_TEST(test_caps_travel_in_rtp_caps) {
   ck_assert(gst_structure_get_int(s, "clock-rate", &rate));
   ck_assert_int_eq(rate, 44100);
   gst_caps_unref(caps);
-  // One packet of 3 frames: 2 header bytes + 3 x ceil(4 x 11 bits / 8) = 6 bytes.
+  // One packet of 3 frames: 6 header bytes + 3 x ceil(4 x 11 bits / 8) = 6 bytes.
   GstBuffer* b = gst_harness_pull(h);
   GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
   ck_assert(gst_rtp_buffer_map(b, GST_MAP_READ, &rtp));
-  ck_assert_uint_eq(gst_rtp_buffer_get_payload_len(&rtp), 2 + 3 * 6);
+  ck_assert_uint_eq(gst_rtp_buffer_get_payload_len(&rtp), 6 + 3 * 6);
   ck_assert(gst_rtp_buffer_get_marker(&rtp));
   gst_rtp_buffer_unmap(&rtp);
   gst_buffer_unref(b);
@@ -182,9 +182,10 @@ GST_START_TEST(test_caps_travel_in_rtp_caps) {
 GST_END_TEST;
 
 GST_START_TEST(test_loss_is_concealed) {
-  // 300 frames in buffers of 30 (packets of 17 and 13); every 5th packet lost, and the last one.
+  // 300 frames in buffers of 30 (packets of 16 and 14); every 5th packet lost, the first and the
+  // last one.
   Dropper d;
-  for (size_t i = 0; i < 20; ++i) d.lost.push_back(i % 5 == 2 || i == 19);
+  for (size_t i = 0; i < 20; ++i) d.lost.push_back(i % 5 == 2 || i == 0 || i == 19);
   guint64 concealed = 0;
   Frames f = send(kCaps, false, true, "", 300, 30, &d, &concealed);
   ck_assert_uint_eq(f.count(), 300);  // no hole, nothing lost at the end either
@@ -197,10 +198,11 @@ GST_START_TEST(test_loss_is_concealed) {
       if (!masked) ck_assert_uint_eq(f.tokens[t * K + k], token_at(t, k));
     }
   }
-  // Packet 2j holds frames 30j..30j+16, packet 2j+1 frames 30j+17..30j+29: packets 2, 12 (17
-  // frames) and 7, 17, 19 (13 frames) were lost.
-  ck_assert_uint_eq(masked_frames, 2 * 17 + 3 * 13);
+  // Packet 2j holds frames 30j..30j+15, packet 2j+1 frames 30j+16..30j+29: packets 0, 2, 12 (16
+  // frames) and 7, 17, 19 (14 frames) were lost.
+  ck_assert_uint_eq(masked_frames, 3 * 16 + 3 * 14);
   ck_assert_uint_eq(concealed, masked_frames);
+  ck_assert_uint_eq(f.mask[0], 1);        // the stream's start
   ck_assert_uint_eq(f.mask[30 * K], 1);   // packet 2's first frame
   ck_assert_uint_eq(f.mask[299 * K], 1);  // the last frame: concealed up to the end packet
 }
@@ -209,25 +211,27 @@ GST_END_TEST;
 GST_START_TEST(test_repeat_and_silence_concealment) {
   for (const char* how : {"repeat", "silence"}) {
     Dropper d;
-    d.lost = {false, true};  // frames 17..29 of the first buffer of 30
+    d.lost = {false, true};  // frames 16..29 of the first buffer of 30
     Frames f = send(kCaps, false, false, std::string("concealment=") + how, 60, 30, &d);
     ck_assert_uint_eq(f.count(), 60);
-    for (size_t t = 17; t < 30; ++t) {
+    for (size_t t = 16; t < 30; ++t) {
       ck_assert(f.gap[t] == (std::string(how) == "silence"));
       if (std::string(how) == "repeat")
-        for (int k = 0; k < K; ++k) ck_assert_uint_eq(f.tokens[t * K + k], token_at(16, k));
+        for (int k = 0; k < K; ++k) ck_assert_uint_eq(f.tokens[t * K + k], token_at(15, k));
     }
-    ck_assert(!f.gap[16] && !f.gap[30]);
+    ck_assert(!f.gap[15] && !f.gap[30]);
   }
 }
 GST_END_TEST;
 
 // A packet of frames [first, first + n) as rtpvamppay makes them (4 codebooks of 1024: 5 bytes a
-// frame), each with the next sequence number.
+// frame), each with the next sequence number; frame indices counted from `origin`.
 guint16 next_seq = 0;
 
+guint64 origin = 0;
+
 GstBuffer* packet(guint64 first, size_t n, guint8 pt = 96, guint8 flags = 0) {
-  GstBuffer* b = gst_rtp_buffer_new_allocate(guint(2 + 5 * n), 0, 0);
+  GstBuffer* b = gst_rtp_buffer_new_allocate(guint(6 + 5 * n), 0, 0);
   GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
   gst_rtp_buffer_map(b, GST_MAP_WRITE, &rtp);
   gst_rtp_buffer_set_payload_type(&rtp, pt);
@@ -236,10 +240,11 @@ GstBuffer* packet(guint64 first, size_t n, guint8 pt = 96, guint8 flags = 0) {
   guint8* p = static_cast<guint8*>(gst_rtp_buffer_get_payload(&rtp));
   p[0] = guint8(n);
   p[1] = flags;
+  GST_WRITE_UINT32_BE(p + 2, guint32(origin + first));
   for (size_t t = 0; t < n; ++t) {
     guint64 bits = 0;
     for (int k = 0; k < K; ++k) bits = (bits << 10) | token_at(first + t, k);
-    for (int i = 0; i < 5; ++i) p[2 + 5 * t + i] = guint8(bits >> (32 - 8 * i));
+    for (int i = 0; i < 5; ++i) p[6 + 5 * t + i] = guint8(bits >> (32 - 8 * i));
   }
   gst_rtp_buffer_unmap(&rtp);
   GST_BUFFER_PTS(b) = gst_util_uint64_scale(first * 768, GST_SECOND, 44100);
@@ -257,12 +262,7 @@ GST_START_TEST(test_bad_packets_are_dropped_and_concealed) {
   gst_harness_push(h, packet(4, 4, 97));                 // another payload type
   gst_harness_push(h, packet(4, 4, 96, 0x01));           // says it has mask bits: caps say none
   gst_harness_push(h, packet(4, 4, 96, 0x80));           // unknown flag
-  GstBuffer* between = packet(4, 4);                     // timestamp between two frames
   GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-  gst_rtp_buffer_map(between, GST_MAP_WRITE, &rtp);
-  gst_rtp_buffer_set_timestamp(&rtp, 1000000 + 4 * 768 + 5);
-  gst_rtp_buffer_unmap(&rtp);
-  gst_harness_push(h, between);
   GstBuffer* empty = gst_rtp_buffer_new_allocate(0, 0, 0);  // no payload header at all
   gst_rtp_buffer_map(empty, GST_MAP_WRITE, &rtp);
   gst_rtp_buffer_set_payload_type(&rtp, 96);
@@ -278,10 +278,25 @@ GST_START_TEST(test_bad_packets_are_dropped_and_concealed) {
     for (int k = 0; k < K; ++k)
       ck_assert_uint_eq(f.tokens[t * K + k], token_at(t < 4 || t >= 8 ? t : 3, k));
   ck_assert(got_eos(h));
-  ck_assert_uint_eq(stat(h->element, "packets-dropped"), 6);
+  ck_assert_uint_eq(stat(h->element, "packets-dropped"), 5);
   ck_assert_uint_eq(stat(h->element, "packets-late"), 1);
   ck_assert_uint_eq(stat(h->element, "frames-concealed"), 4);
   ck_assert_uint_eq(stat(h->element, "frames-received"), 8);
+  gst_harness_teardown(h);
+
+  // A token outside a codebook of 1000 entries (10 bits on the wire): dropped, not passed on.
+  h = gst_harness_new("rtpvampdepay");
+  std::string caps = kRtpCaps;
+  caps.replace(caps.find("(string)1024"), 12, "(string)1000");
+  gst_harness_set_src_caps_str(h, caps.c_str());
+  GstBuffer* bad_token = packet(0, 4);
+  gst_rtp_buffer_map(bad_token, GST_MAP_WRITE, &rtp);
+  static_cast<guint8*>(gst_rtp_buffer_get_payload(&rtp))[6] = 0xff;  // first token 1023
+  static_cast<guint8*>(gst_rtp_buffer_get_payload(&rtp))[7] = 0xff;
+  gst_rtp_buffer_unmap(&rtp);
+  gst_harness_push(h, bad_token);
+  ck_assert_uint_eq(gst_harness_buffers_received(h), 0);
+  ck_assert_uint_eq(stat(h->element, "packets-dropped"), 1);
   gst_harness_teardown(h);
 }
 GST_END_TEST;
