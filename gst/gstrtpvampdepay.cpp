@@ -436,7 +436,7 @@ gst_rtp_vamp_depay_process (GstRTPBaseDepayload * depay, GstRTPBuffer * rtp)
   GST_LOG_OBJECT (self, "packet %u: frames %" G_GUINT64_FORMAT " + %" G_GSIZE_FORMAT ", flags %x",
       gst_rtp_buffer_get_seq (rtp), first, n, flags);
   if (first > self->next_frame) {
-    if (first - self->next_frame <= gst_rtp_vamp_depay_max_gap_frames (self)) {
+    if (first - self->next_frame <= (guint64) max_gap) {
       if (gst_rtp_vamp_depay_conceal (self, first) != GST_FLOW_OK)
         return NULL;
     } else {

@@ -61,14 +61,9 @@ vamp_rtp_info_from_caps (VampTokensInfo * info, const GstCaps * caps, const gcha
   *why = "clock-rate, hop-length, codebooks or codebook-size out of range";
   if (!vamp_tokens_info_to_format (info).valid ())
     return FALSE;
-  const gchar *mask = gst_structure_get_string (s, "mask");
   *why = "mask is neither none nor plane";
-  info->has_mask = g_strcmp0 (mask, "plane") == 0;
-  if (mask && !info->has_mask && g_strcmp0 (mask, "none"))
+  if (!vamp_tokens_info_read_mask_and_id (info, s))
     return FALSE;
-  const gchar *id = gst_structure_get_string (s, "codec-id");
-  if (id)
-    g_strlcpy (info->codec_id, id, sizeof (info->codec_id));
   *why = nullptr;
   return TRUE;
 }

@@ -30,7 +30,6 @@ vamp_tokens_info_from_caps (VampTokensInfo * info, const GstCaps * caps)
     return FALSE;
   const gchar *format = gst_structure_get_string (s, "format");
   const gchar *layout = gst_structure_get_string (s, "layout");
-  const gchar *mask = gst_structure_get_string (s, "mask");
   if (g_strcmp0 (format, "U16LE") || g_strcmp0 (layout, "interleaved"))
     return FALSE;
   if (!gst_structure_get_int (s, "rate", &info->rate) ||
@@ -38,8 +37,13 @@ vamp_tokens_info_from_caps (VampTokensInfo * info, const GstCaps * caps)
       !gst_structure_get_int (s, "codebooks", &info->codebooks) ||
       !gst_structure_get_int (s, "codebook-size", &info->codebook_size))
     return FALSE;
-  if (!vamp_tokens_info_to_format (info).valid ())
-    return FALSE;
+  return vamp_tokens_info_to_format (info).valid () && vamp_tokens_info_read_mask_and_id (info, s);
+}
+
+gboolean
+vamp_tokens_info_read_mask_and_id (VampTokensInfo * info, const GstStructure * s)
+{
+  const gchar *mask = gst_structure_get_string (s, "mask");
   info->has_mask = g_strcmp0 (mask, "plane") == 0;
   if (mask && !info->has_mask && g_strcmp0 (mask, "none"))
     return FALSE;

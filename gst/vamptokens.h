@@ -26,6 +26,10 @@ typedef struct {
 GstCaps *vamp_tokens_info_to_caps (const VampTokensInfo * info);
 gboolean vamp_tokens_info_from_caps (VampTokensInfo * info, const GstCaps * caps);
 
+/* The `mask` and `codec-id` fields of a structure (token caps, or their RTP caps) into info;
+ * FALSE when mask is neither none nor plane. */
+gboolean vamp_tokens_info_read_mask_and_id (VampTokensInfo * info, const GstStructure * s);
+
 /* Bytes one frame takes in a buffer: 2 per token, plus 1 per mask byte. */
 gsize vamp_tokens_frame_bytes (const VampTokensInfo * info);
 /* Duration of n frames. */

@@ -35,6 +35,12 @@ SAMPLE="vampsample coarse-model=$MODELS/coarse.pth c2f-model=$MODELS/c2f.pth cod
 TO_CODEC="audioconvert ! audioresample ! audio/x-raw,channels=1"
 TO_WAV="audioconvert ! audio/x-raw,format=F32LE ! wavenc"
 
+# vampsample's batching properties from MAX_BATCH and BATCH_TIMEOUT_MS (default: the element's).
+batch_props() {
+  [ -z "${MAX_BATCH:-}" ] || printf 'max-batch=%s ' "$MAX_BATCH"
+  [ -z "${BATCH_TIMEOUT_MS:-}" ] || printf 'batch-timeout=%s' "$((BATCH_TIMEOUT_MS * 1000000))"
+}
+
 # gst-launch that prints the latency and vampsample's real-time factor, when built.
 if [ -x "$VAMP_BUILD_DIR/pipelines/vamp-launch" ]; then
   LAUNCH="$VAMP_BUILD_DIR/pipelines/vamp-launch"
@@ -152,12 +158,9 @@ wav_seconds() {
 }
 
 # ---- token streams over the network (docs/pipelines.md, "Past one machine") ------------------
-# RTP caps of the default codec's token streams (udpsrc needs them; rtpvamppay
-# negotiates the same). CODEBOOKS, CODEBOOK_SIZE, HOP follow the codec (14, 1024, 768).
-CODEBOOKS="${CODEBOOKS:-14}"
-CODEBOOK_SIZE="${CODEBOOK_SIZE:-1024}"
-HOP="${HOP:-768}"
-# rtp_caps none|plane
+# rtp_caps none|plane [CODEBOOKS]: RTP caps of a token stream of the released codec's framing
+# (44.1 kHz, hop 768, 1024 entries; 14 codebooks by default), as udpsrc needs them
+# (rtpvamppay negotiates the same).
 rtp_caps() {
-  echo "application/x-rtp,media=audio,clock-rate=44100,encoding-name=X-VAMP-TOKENS,payload=96,hop-length=(string)$HOP,codebooks=(string)$CODEBOOKS,codebook-size=(string)$CODEBOOK_SIZE,mask=(string)$1"
+  echo "application/x-rtp,media=audio,clock-rate=44100,encoding-name=X-VAMP-TOKENS,payload=96,hop-length=(string)768,codebooks=(string)${2:-14},codebook-size=(string)1024,mask=(string)$1"
 }

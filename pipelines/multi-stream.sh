@@ -17,9 +17,7 @@ N="${N:-3}"
 PERIOD="${PERIOD:-7}"
 WINDOW="${WINDOW:-460}"
 CONTEXT="${CONTEXT:-115}"
-batch=""
-[ -z "${MAX_BATCH:-}" ] || batch="max-batch=$MAX_BATCH"
-[ -z "${BATCH_TIMEOUT_MS:-}" ] || batch="$batch batch-timeout=$((BATCH_TIMEOUT_MS * 1000000))"
+batch="$(batch_props)"
 
 # One encoder, a tee, then N branches (queue: each branch on its own thread).
 branches=""

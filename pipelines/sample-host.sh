@@ -17,9 +17,7 @@ BASE_PORT="${BASE_PORT:-5000}"
 JITTER_MS="${JITTER_MS:-200}"
 WINDOW="${WINDOW:-230}"
 CONTEXT="${CONTEXT:-57}"
-batch=""
-[ -z "${MAX_BATCH:-}" ] || batch="max-batch=$MAX_BATCH"
-[ -z "${BATCH_TIMEOUT_MS:-}" ] || batch="$batch batch-timeout=$((BATCH_TIMEOUT_MS * 1000000))"
+batch="$(batch_props)"
 
 branches=""
 i=1

@@ -112,6 +112,23 @@ sample_host() {
   wait "$host"
   echo "host exited $?"
 }
+# A token file over loopback UDP and back into a file: the same bytes (tokens, caps, frame count).
+udp_lossless() {
+  port=$((21000 + $$ % 20000 * 2))
+  id=$(vtok_caps c.vtok | sed -n 's/.*codec-id=(string)\([0-9a-f]*\).*/\1/p')
+  caps="$(rtp_caps none "$(vtok_field c.vtok codebooks)"),codec-id=(string)$id"
+  gst-launch-1.0 -q udpsrc port=$port caps="$caps" ! rtpjitterbuffer ! \
+    rtpvampdepay concealment=repeat ! vamptokfilemux ! filesink location=udp.vtok &
+  receiver=$!
+  sleep 1
+  gst-launch-1.0 -q filesrc location=c.vtok ! vampparse frames-per-buffer=5 ! rtpvamppay ! \
+    udpsink host=127.0.0.1 port=$port
+  wait $receiver
+}
+check_udp_lossless() {
+  cmp "$out/c.vtok" "$out/udp.vtok" && echo "  ok: udp.vtok equals c.vtok" ||
+    { echo "  FAIL: the tokens came back different"; return 1; }
+}
 # 10% packet loss on the way to vampsample (87 packets of 2 frames): the output has the input's
 # length (to a frame) and no hole, and frames were concealed.
 net_loss() {
@@ -133,6 +150,7 @@ run looper env LOOP=1 REPEATS=3 "$P/looper.sh" "" loop.wav
 run interlude env GAP=1 PROMPT=0.5 "$P/interlude.sh" interlude.wav
 run compress "$P/compress.sh" "" c.vtok
 run decompress "$P/decompress.sh" c.vtok d.wav
+run udp_lossless udp_lossless
 run cli_vtok sh -c "'$VAMP_CLI' decode --codec '$MODELS/codec.pth' --in c.vtok --out cli.wav &&
   '$VAMP_CLI' encode --codec '$MODELS/codec.pth' --in cli.wav --out cli.vtok &&
   gst-launch-1.0 -q filesrc location=cli.vtok ! vampparse ! vampdec ! fakesink"
