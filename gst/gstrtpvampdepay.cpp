@@ -22,8 +22,8 @@
  * Gaps longer than `max-conceal` are not filled: the stream restarts there
  * (DISCONT). Packets that are truncated, of another payload type, disagree
  * with the caps or hold tokens outside the codebook are dropped (and then
- * concealed like lost ones), and counted in `stats`. The end packets of
- * rtpvamppay end the stream with EOS.
+ * concealed like lost ones), and counted in `concealment-stats`. The end
+ * packets of rtpvamppay end the stream with EOS.
  *
  * ## Example launch line
  * |[
@@ -57,7 +57,7 @@ enum
   PROP_0,
   PROP_CONCEALMENT,
   PROP_MAX_CONCEAL,
-  PROP_STATS,
+  PROP_CONCEALMENT_STATS,
 };
 
 struct _GstRtpVampDepay
@@ -146,8 +146,8 @@ gst_rtp_vamp_depay_class_init (GstRtpVampDepayClass * klass)
           "Longest loss filled, in ns; a longer gap restarts the stream there (DISCONT)", 0,
           G_MAXUINT64, DEFAULT_MAX_CONCEAL,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
-  g_object_class_install_property (gobject_class, PROP_STATS,
-      g_param_spec_boxed ("stats", "Statistics",
+  g_object_class_install_property (gobject_class, PROP_CONCEALMENT_STATS,
+      g_param_spec_boxed ("concealment-stats", "Concealment statistics",
           "frames-received, frames-concealed, packets-dropped (corrupt, wrong payload type, "
           "disagreeing with the caps), packets-late (arrived after their frames were concealed)",
           GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
@@ -250,7 +250,7 @@ gst_rtp_vamp_depay_get_property (GObject * object, guint prop_id, GValue * value
     case PROP_MAX_CONCEAL:
       g_value_set_uint64 (value, self->max_conceal);
       break;
-    case PROP_STATS:
+    case PROP_CONCEALMENT_STATS:
       g_value_take_boxed (value, gst_structure_new ("application/x-rtp-vamp-depay-stats",
               "frames-received", G_TYPE_UINT64, self->frames_received,
               "frames-concealed", G_TYPE_UINT64, self->frames_concealed,

@@ -82,7 +82,7 @@ bool got_eos(GstHarness* h) {
 
 guint64 stat(GstElement* depay, const char* name) {
   GstStructure* s = nullptr;
-  g_object_get(depay, "stats", &s, nullptr);
+  g_object_get(depay, "concealment-stats", &s, nullptr);
   guint64 v = 0;
   ck_assert(gst_structure_get_uint64(s, name, &v));
   gst_structure_free(s);
