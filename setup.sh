@@ -12,7 +12,7 @@ PACKAGES="build-essential meson ninja-build pkg-config cmake ccache zlib1g-dev
   libtorch-dev libopenblas0-openmp python3-torch
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad check libaubio-dev
-  libpng-dev python3-gi gir1.2-gstreamer-1.0 libopus-dev clang libclang-rt-14-dev"
+  libpng-dev python3-gi gir1.2-gstreamer-1.0 libopus-dev clang libclang-rt-14-dev iproute2"
 
 install_missing() {
   missing=""

@@ -26,6 +26,15 @@ out_port=$((BASE_PORT + 2 * STREAM))
 gst-launch-1.0 -q -e udpsrc port=$((out_port + 1)) caps="$(rtp_caps none)" ! rtpjitterbuffer latency="${RETURN_JITTER_MS:-200}" ! \
   rtpvampdepay concealment=repeat ! $DEC ! $TO_WAV ! filesink location="$out" &
 receiver=$!
+# Send once it listens (its socket opens after vampdec has loaded the codec).
+if command -v ss >/dev/null 2>&1; then
+  for _ in $(seq 1 120); do
+    ss -Huln | grep -q ":$((out_port + 1)) " && break
+    sleep 0.5
+  done
+else
+  sleep 3
+fi
 # shellcheck disable=SC2086
 $LAUNCH filesrc location="$in" ! decodebin ! $TO_CODEC ! $ENC ! \
   vampmask periodic-prompt="$PERIOD" upper-codebook-mask="$KEEP_CODEBOOKS" seed="$SEED" ! \

@@ -104,7 +104,11 @@ sample_host() {
   export BASE_PORT=$((20000 + $$ % 20000 * 2))
   "$P/sample-host.sh" 2 > host.log 2>&1 &
   host=$!
-  sleep 2  # the host's sockets are open before the edges send
+  # The edges send once the host listens (its sockets open after its models have loaded).
+  for _ in $(seq 1 120); do
+    ss -Huln | grep -q ":$((BASE_PORT + 4)) " && break
+    sleep 0.5
+  done
   TIMEOUT=240 "$P/edge-vary.sh" "" edge-1.wav 127.0.0.1 1 &
   e1=$!
   TIMEOUT=240 "$P/edge-vary.sh" "" edge-2.wav 127.0.0.1 2
@@ -120,7 +124,7 @@ udp_lossless() {
   gst-launch-1.0 -q udpsrc port=$port caps="$caps" ! rtpjitterbuffer ! \
     rtpvampdepay concealment=repeat ! vamptokfilemux ! filesink location=udp.vtok &
   receiver=$!
-  sleep 1
+  for _ in $(seq 1 60); do ss -Huln | grep -q ":$port " && break; sleep 0.5; done
   gst-launch-1.0 -q filesrc location=c.vtok ! vampparse frames-per-buffer=5 ! rtpvamppay ! \
     udpsink host=127.0.0.1 port=$port
   wait $receiver
