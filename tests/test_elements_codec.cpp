@@ -6,6 +6,7 @@
 #include <gst/audio/audio.h>
 #include <gst/check/gstcheck.h>
 
+#include "element_bus.h"
 #include "testfiles.h"
 #include <gst/check/gstharness.h>
 
@@ -190,21 +191,11 @@ GST_START_TEST(test_missing_model_fails_cleanly) {
       ck_assert_int_eq(gst_element_set_state(e, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
       ck_assert_int_eq(gst_element_set_state(e, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
     }
-    GstBus* bus = gst_bus_new();
-    gst_element_set_bus(e, bus);
+    vamp::test::ElementBus bus(e);
     ck_assert_int_eq(gst_element_set_state(e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
-    GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
-    ck_assert(m != nullptr);
-    GError* err = nullptr;
-    gchar* dbg = nullptr;
-    gst_message_parse_error(m, &err, &dbg);
-    ck_assert_msg(strstr(err->message, "/nonexistent/codec.pth") != nullptr, "%s", err->message);
-    g_error_free(err);
-    g_free(dbg);
-    gst_message_unref(m);
+    const std::string error = bus.error();
+    ck_assert_msg(error.find("/nonexistent/codec.pth") != std::string::npos, "%s", error.c_str());
     gst_element_set_state(e, GST_STATE_NULL);
-    gst_element_set_bus(e, nullptr);
-    gst_object_unref(bus);
     gst_object_unref(e);
   }
 }
@@ -358,21 +349,13 @@ GST_END_TEST;
 // (issue 17: it was "Internal data stream error").
 GST_START_TEST(test_dec_refuses_a_byte_stream) {
   GstHarness* h = gst_harness_new_parse(("vampdec model=" + data(kCodec)).c_str());
-  GstBus* bus = gst_bus_new();
-  gst_element_set_bus(h->element, bus);
+  vamp::test::ElementBus bus(h->element);
   gst_harness_set_src_caps_str(h, token_caps(4, "").c_str());
   GstSegment seg;
   gst_segment_init(&seg, GST_FORMAT_BYTES);
   gst_harness_push_event(h, gst_event_new_segment(&seg));
-  GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
-  ck_assert(m != nullptr);
-  GError* err = nullptr;
-  gst_message_parse_error(m, &err, nullptr);
-  ck_assert_msg(g_strrstr(err->message, "vampparse"), "%s", err->message);
-  g_error_free(err);
-  gst_message_unref(m);
-  gst_element_set_bus(h->element, nullptr);
-  gst_object_unref(bus);
+  const std::string error = bus.error();
+  ck_assert_msg(error.find("vampparse") != std::string::npos, "%s", error.c_str());
   gst_harness_teardown(h);
 }
 GST_END_TEST;

@@ -5,6 +5,7 @@
 // elements only move tokens.
 #include <gst/check/gstcheck.h>
 
+#include "element_bus.h"
 #include "testfiles.h"
 #include <gst/check/gstharness.h>
 #include <gst/rtp/gstrtpbuffer.h>
@@ -340,20 +341,12 @@ GST_END_TEST;
 
 GST_START_TEST(test_caps_without_token_fields_are_an_error) {
   GstHarness* h = gst_harness_new("rtpvampdepay");
-  GstBus* bus = gst_bus_new();
-  gst_element_set_bus(h->element, bus);
+  vamp::test::ElementBus bus(h->element);
   gst_harness_set_src_caps_str(h, "application/x-rtp,media=audio,clock-rate=44100,"
                                   "encoding-name=X-VAMP-TOKENS,payload=96");
   gst_harness_push(h, packet(0, 4));
-  GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
-  ck_assert(m != nullptr);
-  GError* err = nullptr;
-  gst_message_parse_error(m, &err, nullptr);
-  ck_assert_msg(strstr(err->message, "do not describe a token stream"), "%s", err->message);
-  g_error_free(err);
-  gst_message_unref(m);
-  gst_element_set_bus(h->element, nullptr);
-  gst_object_unref(bus);
+  const std::string error = bus.error();
+  ck_assert_msg(error.find("do not describe a token stream") != std::string::npos, "%s", error.c_str());
   gst_harness_teardown(h);
 }
 GST_END_TEST;
